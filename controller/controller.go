@@ -1,0 +1,316 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// ErrStopped is returned by commands when the control loop is not running.
+var ErrStopped = errors.New("controller not running")
+
+// Controller owns a Machine from one goroutine (Run). Its methods are safe
+// to call from any goroutine: commands are queued to the loop and applied
+// at the loop's current time, so the Machine never sees a clock of its own.
+type Controller struct {
+	board   hw.Board
+	persist func(settings.Settings) error
+	log     zerolog.Logger
+
+	cmds   chan func(now time.Time)
+	meters chan meterUpdate
+	done   chan struct{}
+
+	setMu sync.Mutex // serialises settings writers (validate → persist → apply)
+
+	mu     sync.RWMutex
+	m      *Machine
+	snap   Status
+	params Params
+	subs   map[chan struct{}]struct{}
+}
+
+type meterUpdate struct {
+	n int
+	r hw.MeterReading
+}
+
+// New returns a controller for a machine. persist is called with the new
+// settings before they are applied; if it fails nothing is applied.
+func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) *Controller {
+	if persist == nil {
+		persist = func(settings.Settings) error { return nil }
+	}
+	return &Controller{
+		board:   m.board,
+		persist: persist,
+		log:     log.With().Str("component", "controller").Logger(),
+		cmds:    make(chan func(time.Time)),
+		meters:  make(chan meterUpdate, 8),
+		done:    make(chan struct{}),
+		m:       m,
+		params:  m.p,
+		subs:    map[chan struct{}]struct{}{},
+	}
+}
+
+// Run steps the machine on every tick until ctx ends, then halts the
+// hardware (contactor open, pilot steady). A panic also halts the
+// hardware before it propagates.
+func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
+	defer close(c.done)
+	defer func() {
+		c.board.Halt()
+		if r := recover(); r != nil {
+			c.log.Error().Interface("panic", r).Msg("control loop panicked; hardware halted")
+			panic(r)
+		}
+	}()
+	var now time.Time
+	var st Status
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now = <-ticks:
+			c.step(now, &st)
+		case u := <-c.meters:
+			c.m.SetMeter(u.n, u.r)
+		case f := <-c.cmds:
+			f(now)
+			c.step(now, &st)
+		}
+	}
+}
+
+func (c *Controller) step(now time.Time, st *Status) {
+	if now.IsZero() {
+		return
+	}
+	prevFault := c.m.fault
+	c.m.Step(now)
+	c.m.Snapshot(now, st)
+	if st.Fault != prevFault {
+		if st.Fault != FaultNone {
+			c.log.Warn().Str("fault", st.Fault.String()).Msg("fault")
+		} else {
+			c.log.Info().Str("was", prevFault.String()).Msg("fault cleared")
+		}
+	}
+	c.mu.Lock()
+	notify := changed(&c.snap, st)
+	c.snap = *st
+	c.mu.Unlock()
+	if notify {
+		c.notify()
+	}
+}
+
+func (c *Controller) notify() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a notification is already pending; the reader gets the latest
+		}
+	}
+}
+
+// Subscribe returns a channel that receives a signal whenever the status
+// changes in a way worth publishing; read Status for the snapshot. cancel
+// ends the subscription.
+func (c *Controller) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	c.mu.Lock()
+	c.subs[ch] = struct{}{}
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		delete(c.subs, ch)
+		c.mu.Unlock()
+	}
+}
+
+// Status returns the latest snapshot.
+func (c *Controller) Status() Status {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.snap
+}
+
+// Params returns the fixed parameters in force.
+func (c *Controller) Params() Params {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.params
+}
+
+// do runs f on the loop and returns its error.
+func (c *Controller) do(f func(now time.Time) error) error {
+	errc := make(chan error, 1)
+	select {
+	case c.cmds <- func(now time.Time) { errc <- f(now) }:
+	case <-c.done:
+		return ErrStopped
+	}
+	return <-errc
+}
+
+// Start starts a session (idempotent).
+func (c *Controller) Start() error { return c.do(func(now time.Time) error { return c.m.Start(now) }) }
+
+// Stop stops the session (idempotent).
+func (c *Controller) Stop() error { return c.do(func(now time.Time) error { return c.m.Stop(now) }) }
+
+// SetCharging starts (true) or stops (false) the session.
+func (c *Controller) SetCharging(on bool) error {
+	if on {
+		return c.Start()
+	}
+	return c.Stop()
+}
+
+// ToggleCharging starts a stopped session or stops a started one and
+// returns the new state.
+func (c *Controller) ToggleCharging() (bool, error) {
+	var started bool
+	err := c.do(func(now time.Time) error {
+		var err error
+		if c.m.session {
+			if !c.m.StartStopAllowed() {
+				return errStartStop(c.m)
+			}
+			err = c.m.Stop(now)
+		} else {
+			err = c.m.Start(now)
+		}
+		started = c.m.session
+		return err
+	})
+	return started, err
+}
+
+func errStartStop(m *Machine) error {
+	if m.fault != FaultNone {
+		return ErrFaulted
+	}
+	return ErrNoVehicle
+}
+
+// SetBoost switches boost on or off.
+func (c *Controller) SetBoost(on bool) error {
+	return c.do(func(time.Time) error { return c.m.SetBoost(on) })
+}
+
+// ToggleBoost switches boost and returns the new state.
+func (c *Controller) ToggleBoost() (bool, error) {
+	var on bool
+	err := c.do(func(time.Time) error {
+		err := c.m.SetBoost(!c.m.boost)
+		on = c.m.boost
+		return err
+	})
+	return on, err
+}
+
+// SetSupervisorPower stores the supervisor's available power as a lease.
+func (c *Controller) SetSupervisorPower(w units.Watts) error {
+	if w < 0 {
+		return fmt.Errorf("power must not be negative, got %v W", float64(w))
+	}
+	return c.do(func(now time.Time) error { return c.m.SetSupervisorPower(w, now) })
+}
+
+// SetMeter hands a valid meter reading to the loop without blocking the
+// meter poller for long: if the loop is busy the reading is dropped, the
+// next poll brings a fresher one.
+func (c *Controller) SetMeter(n int, r hw.MeterReading) {
+	select {
+	case c.meters <- meterUpdate{n, r}:
+	default:
+	}
+}
+
+// Settings returns the settings in force.
+func (c *Controller) Settings() settings.Settings {
+	var s settings.Settings
+	if err := c.do(func(time.Time) error { s = c.m.set; return nil }); err != nil {
+		c.mu.RLock()
+		s = c.m.set
+		c.mu.RUnlock()
+	}
+	return s
+}
+
+// UpdateSettings validates a SystemConfig request as a whole, persists the
+// result and puts it in force. On any invalid object nothing is applied
+// and bad holds a reason per request key. err is set when persisting
+// failed (nothing applied either).
+func (c *Controller) UpdateSettings(req map[string]json.RawMessage) (changes []settings.Change, next settings.Settings, bad map[string]string, err error) {
+	c.setMu.Lock()
+	defer c.setMu.Unlock()
+	cur := c.Settings()
+	next, changes, bad = settings.Patch(cur, req, int(c.Params().HardwareMax))
+	if bad != nil {
+		return nil, cur, bad, nil
+	}
+	if err := c.persist(next); err != nil {
+		return nil, cur, nil, fmt.Errorf("persist settings: %w", err)
+	}
+	if err := c.do(func(time.Time) error { c.m.ApplySettings(next); return nil }); err != nil {
+		return nil, cur, nil, err
+	}
+	c.log.Info().Interface("settings", next).Msg("settings changed")
+	return changes, next, nil, nil
+}
+
+// ReplaceSettings persists and applies a whole settings set (factory
+// default). It is validated like any other.
+func (c *Controller) ReplaceSettings(s settings.Settings) error {
+	c.setMu.Lock()
+	defer c.setMu.Unlock()
+	if es := s.Validate("", int(c.Params().HardwareMax)); len(es) > 0 {
+		return es
+	}
+	if err := c.persist(s); err != nil {
+		return fmt.Errorf("persist settings: %w", err)
+	}
+	return c.do(func(time.Time) error { c.m.ApplySettings(s); return nil })
+}
+
+// Restart restarts the control logic in-process with new parameters and
+// settings: the contactor is opened and the pilot made steady first, then
+// a fresh machine takes over (a weld is detected again at once).
+func (c *Controller) Restart(p Params, s settings.Settings) error {
+	c.setMu.Lock()
+	defer c.setMu.Unlock()
+	return c.do(func(time.Time) error {
+		c.board.Halt()
+		m := NewMachine(c.board, p, s)
+		c.mu.Lock()
+		c.m, c.params = m, p
+		c.mu.Unlock()
+		c.log.Info().Msg("controller restarted")
+		return nil
+	})
+}
+
+// Reset clears a latched fault where safe (see Machine.Reset).
+func (c *Controller) Reset() error {
+	return c.do(func(now time.Time) error {
+		if !c.m.Reset(now) {
+			return errors.New("contactor still reads closed: weld persists")
+		}
+		return nil
+	})
+}

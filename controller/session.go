@@ -1,0 +1,204 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// Errors callers act on (the WebAPI and MQTT answer them as reasons).
+var (
+	ErrNoVehicle      = errors.New("no vehicle connected")
+	ErrFaulted        = errors.New("charger is in a fault state")
+	ErrBoostNotNeeded = errors.New("boost not allowed: ChargeCurrentBoost is not above ChargeCurrent")
+	ErrNoSupervisor   = errors.New("supervisor IP not set")
+)
+
+// StartStopAllowed reports whether a session may be started or stopped
+// now: a vehicle is connected and no fault is active.
+func (m *Machine) StartStopAllowed() bool { return m.fault == FaultNone && m.plugged }
+
+// BoostAllowed reports whether boost may be switched: no fault, and the
+// boost current is above the normal charge current.
+func (m *Machine) BoostAllowed() bool {
+	return m.fault == FaultNone && m.set.ChargeCurrentBoost > m.set.ChargeCurrent
+}
+
+// Start starts a charging session. Starting a started session is not an
+// error (idempotent).
+func (m *Machine) Start(now time.Time) error {
+	if m.session {
+		return nil
+	}
+	if !m.StartStopAllowed() {
+		if m.fault != FaultNone {
+			return ErrFaulted
+		}
+		return ErrNoVehicle
+	}
+	m.startSession(now)
+	return nil
+}
+
+// Stop stops the session: the PWM is withdrawn at once and the contactor
+// opens when the vehicle has stopped (or after StopTimeout). Stopping a
+// stopped session is not an error.
+func (m *Machine) Stop(now time.Time) error {
+	if !m.session {
+		return nil
+	}
+	m.endSession(now)
+	return nil
+}
+
+// SetBoost switches boost for the current session.
+func (m *Machine) SetBoost(on bool) error {
+	if on == m.boost {
+		return nil
+	}
+	if on && !m.BoostAllowed() {
+		if m.fault != FaultNone {
+			return ErrFaulted
+		}
+		return ErrBoostNotNeeded
+	}
+	m.boost = on
+	return nil
+}
+
+// SetSupervisorPower stores the external supervisor's available power as
+// a lease. The caller has checked the supervisor's identity.
+func (m *Machine) SetSupervisorPower(w units.Watts, now time.Time) error {
+	if m.set.Meter2Type != settings.MeterRemoteSuperv {
+		return ErrNoSupervisor
+	}
+	m.lim.setLease(w, now)
+	return nil
+}
+
+// SetMeter delivers a valid reading of meter n (1 statistics, 2 control).
+func (m *Machine) SetMeter(n int, r hw.MeterReading) {
+	switch n {
+	case 1:
+		m.meter1, m.meter1OK = r, true
+	case 2:
+		m.lim.site, m.lim.siteOK = r, true
+	}
+}
+
+// ApplySettings puts new (already validated) settings in force. A boost
+// that no longer makes sense ends.
+func (m *Machine) ApplySettings(s settings.Settings) {
+	m.set = s
+	if m.set.ChargeCurrentBoost <= m.set.ChargeCurrent {
+		m.boost = false
+	}
+	if s.Meter1Type == settings.MeterNone {
+		m.meter1OK = false
+	}
+	if !settings.IsModbusMeter(s.Meter2Type) {
+		m.lim.siteOK = false
+	}
+	if s.Meter2Type != settings.MeterRemoteSuperv {
+		m.lim.lease.valid = false
+	}
+}
+
+func (m *Machine) startSession(now time.Time) {
+	m.session = true
+	m.sessionStart, m.sessionEnd = now, time.Time{}
+	m.energy = 0
+	m.meterBaseOK = false
+	m.wakeDone = false
+}
+
+func (m *Machine) endSession(now time.Time) {
+	if m.session {
+		m.sessionEnd = now
+	}
+	m.session, m.boost = false, false
+}
+
+func (m *Machine) unplug(now time.Time) {
+	m.endSession(now)
+	m.plugged = false
+	m.diodeOK, m.wakeDone = false, false
+	m.relayTries, m.lockTries = 0, 0
+	m.lockRetryAt, m.wakeUntil = time.Time{}, time.Time{}
+	m.cable = 0
+}
+
+// limitCurrent returns the current to advertise and what limits it.
+func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
+	a, src := units.Amps(m.set.ChargeCurrent), SourceConfig
+	if m.boost {
+		a, src = units.Amps(m.set.ChargeCurrentBoost), SourceBoost
+	}
+	if m.p.HardwareMax < a {
+		a, src = m.p.HardwareMax, SourceHardware
+	}
+	if m.set.ChargerMode == settings.ModeCaseB && m.cable > 0 && m.cable < a {
+		a, src = m.cable, SourceCable
+	}
+	phases := m.phases
+	if !m.contactor {
+		phases = m.phasesWanted()
+	}
+	var evPhase [3]units.Amps
+	for i := 0; i < phases && i < 3; i++ {
+		evPhase[i] = m.curNow
+	}
+	m.lim.update(now, &m.set, evPhase, m.powerNow, phases)
+	if m.lim.active && m.lim.out < a {
+		a, src = m.lim.out, m.lim.source
+	}
+	a = a.Floor()
+	if a < settings.MinCurrent {
+		a = 0
+	}
+	return a, src
+}
+
+// account updates the actual current, power and session energy.
+func (m *Machine) account(now time.Time, dt time.Duration, fb bool) {
+	phases := m.phases
+	if phases == 0 {
+		phases = m.phasesWanted()
+	}
+	fresh := m.meter1OK && now.Sub(m.meter1.At) <= m.p.Limiter.MeterStale
+	m.fromMeter = fresh
+	switch {
+	case fresh:
+		m.powerNow = m.meter1.Power
+		var mx units.Amps
+		for _, a := range m.meter1.PhaseCurrent {
+			mx = max(mx, a)
+		}
+		if !m.meter1.HasPhases {
+			mx = units.CurrentFor(m.meter1.Power, phases)
+		}
+		m.curNow = mx
+	case fb && m.contactor && IsPWM(m.duty):
+		m.curNow = CurrentForDuty(m.duty)
+		m.powerNow = units.PowerFor(m.curNow, phases)
+	default:
+		m.curNow, m.powerNow = 0, 0
+	}
+	if !m.session {
+		return
+	}
+	if fresh {
+		if !m.meterBaseOK {
+			m.meterBase, m.meterBaseOK = m.meter1.ImportEnergy-units.WattHours(m.energy.WattHours()), true
+		}
+		m.energy = units.WattSeconds((m.meter1.ImportEnergy - m.meterBase) * 3600)
+		return
+	}
+	m.meterBaseOK = false
+	if dt > 0 && dt < time.Minute {
+		m.energy += m.powerNow.Energy(dt.Seconds())
+	}
+}

@@ -1,0 +1,103 @@
+package settings
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// WriteFileAtomic writes data to path so that a crash or kill -9 at any
+// moment leaves either the old or the new content: write a temporary file
+// in the same directory, fsync it, rename it over the target, fsync the
+// directory so the rename itself is durable.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: sync: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write %s: open dir: %w", path, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("write %s: sync dir: %w", path, err)
+	}
+	return nil
+}
+
+// Store persists the runtime settings as JSON in a state directory.
+type Store struct {
+	Path string
+}
+
+// NewStore returns the store for dir (file settings.json), creating dir.
+func NewStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	return &Store{Path: filepath.Join(dir, "settings.json")}, nil
+}
+
+// ErrNoSettings means nothing has been persisted yet.
+var ErrNoSettings = errors.New("no persisted settings")
+
+// Load reads the persisted settings on top of base (so a field added in a
+// newer version keeps base's value). It returns ErrNoSettings when the file
+// does not exist.
+func (st *Store) Load(base Settings) (Settings, error) {
+	data, err := os.ReadFile(st.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return base, ErrNoSettings
+	}
+	if err != nil {
+		return base, fmt.Errorf("settings: %w", err)
+	}
+	s := base
+	if err := json.Unmarshal(data, &s); err != nil {
+		return base, fmt.Errorf("settings: %s: %w", st.Path, err)
+	}
+	return s, nil
+}
+
+// Save persists s atomically.
+func (st *Store) Save(s Settings) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(st.Path, append(data, '\n'), 0o644)
+}
+
+// Remove deletes the persisted settings (factory default).
+func (st *Store) Remove() error {
+	err := os.Remove(st.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
