@@ -1,0 +1,83 @@
+// Command evse-mqtt runs the PSP EVSE charger controller as a daemon: the
+// IEC 61851 control loop, the vendor's WebAPI, Modbus meters and the MQTT
+// bridge with Home Assistant discovery. Without a configuration file it
+// runs the simulator, so it can be tried with no hardware at all.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/daemon"
+)
+
+// Set by -ldflags "-X main.version=1.2.3".
+var version = "0.1.0"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("evse-mqtt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o daemon.Options
+	fs.StringVar(&o.ConfigPath, "config", os.Getenv("EVSE_CONFIG"), "configuration file (YAML); none runs the simulator with defaults [EVSE_CONFIG]")
+	fs.StringVar(&o.StateDir, "state-dir", os.Getenv("EVSE_STATE_DIR"), "directory for persisted settings and counters [EVSE_STATE_DIR]")
+	fs.StringVar(&o.HTTPListen, "http-listen", os.Getenv("EVSE_HTTP_LISTEN"), "HTTP listen address (default :8080) [EVSE_HTTP_LISTEN]")
+	fs.StringVar(&o.MQTTURL, "mqtt-url", os.Getenv("EVSE_MQTT_URL"), "MQTT broker URL, or \"embedded\" [EVSE_MQTT_URL]")
+	fs.StringVar(&o.LogLevel, "log-level", os.Getenv("EVSE_LOG_LEVEL"), "trace, debug, info, warn or error [EVSE_LOG_LEVEL]")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(os.Stdout, "evse-mqtt", version)
+		return 0
+	}
+	o.Version = version
+
+	cfg, err := daemon.LoadConfig(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "evse-mqtt: %v\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Run(ctx, o, log); err != nil {
+		log.Error().Err(err).Msg("evse-mqtt failed")
+		return 1
+	}
+	return 0
+}
+
+// newLogger logs for people on a terminal and as JSON lines otherwise
+// (journald, docker logs, log shippers).
+func newLogger(w io.Writer, format, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	console := format == "console"
+	if format == "auto" {
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			console = true
+		}
+	}
+	if console {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}

@@ -1,0 +1,261 @@
+// Package config is the daemon's YAML configuration: what the installer
+// decides (hardware, meters' wiring, MQTT, HTTP, the initial charger
+// settings). Defaults live in Defaults, decoding is strict (unknown keys
+// are errors) and Validate reports every problem with its field path.
+//
+// The runtime settings a user changes through the WebAPI or MQTT are not
+// written back here: the daemon persists them in its state directory
+// (package settings), and they win over the `settings:` section, which
+// only provides the values used before anything was changed and after a
+// factory reset.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/evse-mqtt/evse-mqtt/bridge"
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/meter"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// DeviceID names this charger in MQTT topics and Home Assistant; empty
+	// means a random id generated once and kept in the state directory.
+	DeviceID string   `yaml:"device_id"`
+	StateDir string   `yaml:"state_dir"`
+	Log      Log      `yaml:"log"`
+	HTTP     HTTP     `yaml:"http"`
+	Hardware Hardware `yaml:"hardware"`
+	// Settings are the initial runtime settings (the vendor's
+	// SystemConfig fields).
+	Settings  settings.Settings `yaml:"settings"`
+	Limiter   Limiter           `yaml:"limiter"`
+	Meters    Meters            `yaml:"meters"`
+	MQTT      bridge.Config     `yaml:"mqtt"`
+	Discovery Discovery         `yaml:"discovery"`
+	Sim       Sim               `yaml:"sim"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // trace, debug, info, warn, error
+	Format string `yaml:"format"` // auto (console on a terminal, JSON otherwise), console, json
+}
+
+// HTTP configures the HTTP server (WebAPI, simulator control, health).
+type HTTP struct {
+	Listen string `yaml:"listen"`
+	// Username and Password, when set, protect every POST with HTTP Basic.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Token, when set, protects every POST with "Authorization: Bearer".
+	Token string `yaml:"token"`
+	// WriteAllow lists the client networks that may POST; reads are open.
+	WriteAllow []string `yaml:"write_allow"`
+}
+
+// Hardware describes the installation.
+type Hardware struct {
+	Driver      string `yaml:"driver"`      // "sim" (the only driver in this version)
+	MaxCurrent  int    `yaml:"max_current"` // per phase, A: the supply and wiring limit
+	Ventilation bool   `yaml:"ventilation"` // state D may charge
+}
+
+// Limiter tunes power limiting.
+type Limiter struct {
+	LeaseTTL        time.Duration `yaml:"lease_ttl"`
+	MeterStale      time.Duration `yaml:"meter_stale"`
+	MinPause        time.Duration `yaml:"min_pause"`
+	Fallback        string        `yaml:"fallback"` // minimum, pause, fixed
+	FallbackCurrent int           `yaml:"fallback_current"`
+}
+
+// Meters holds the wiring details of the two meters (their types and
+// addresses are runtime settings).
+type Meters struct {
+	Meter1 meter.Config `yaml:"meter1"`
+	Meter2 meter.Config `yaml:"meter2"`
+}
+
+// Discovery configures Home Assistant discovery.
+type Discovery struct {
+	Enabled bool   `yaml:"enabled"`
+	Prefix  string `yaml:"prefix"`
+}
+
+// Sim configures the simulator's Modbus meters.
+type Sim struct {
+	Meter1Listen string `yaml:"meter1_listen"`
+	Meter2Listen string `yaml:"meter2_listen"`
+}
+
+// DefaultWriteAllow are the networks allowed to write by default:
+// loopback and private LAN ranges.
+var DefaultWriteAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"}
+
+// Defaults returns the configuration for everything the file leaves out:
+// the simulator with its Modbus meters wired as IP meters, the embedded
+// MQTT broker, discovery on.
+func Defaults() Config {
+	s := settings.Defaults()
+	s.Meter1Type, s.Meter1Ip = settings.MeterIPSDM72D, "127.0.0.1:1502"
+	s.Meter2Type, s.Meter2Ip = settings.MeterIPSDM72D, "127.0.0.1:1503"
+	p := controller.DefaultLimiterParams()
+	return Config{
+		Log:      Log{Level: "info", Format: "auto"},
+		HTTP:     HTTP{Listen: ":8080", WriteAllow: append([]string(nil), DefaultWriteAllow...)},
+		Hardware: Hardware{Driver: "sim", MaxCurrent: 32},
+		Settings: s,
+		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
+			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent)},
+		MQTT:      bridge.Defaults(),
+		Discovery: Discovery{Enabled: true, Prefix: "homeassistant"},
+		Sim:       Sim{Meter1Listen: "127.0.0.1:1502", Meter2Listen: "127.0.0.1:1503"},
+	}
+}
+
+// Load reads a configuration file on top of the defaults.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Decode(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Decode parses YAML strictly on top of the defaults and validates it.
+func Decode(r io.Reader) (Config, error) {
+	c := Defaults()
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Validate reports every problem, each with its field path.
+func (c Config) Validate() error {
+	var es []error
+	add := func(field, format string, a ...any) {
+		es = append(es, settings.FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
+	}
+	if c.DeviceID != "" && !validID(c.DeviceID) {
+		add("device_id", "only letters, digits, '_' and '-' (it becomes part of MQTT topics), got %q", c.DeviceID)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be trace, debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "console", "json":
+	default:
+		add("log.format", "must be auto, console or json, got %q", c.Log.Format)
+	}
+	if c.HTTP.Listen == "" {
+		add("http.listen", "must not be empty")
+	}
+	if (c.HTTP.Username == "") != (c.HTTP.Password == "") {
+		add("http.password", "username and password go together")
+	}
+	if c.Hardware.Driver != "sim" {
+		add("hardware.driver", "only \"sim\" is available in this version, got %q", c.Hardware.Driver)
+	}
+	if c.Hardware.MaxCurrent < settings.MinCurrent || c.Hardware.MaxCurrent > 80 {
+		add("hardware.max_current", "must be %d…80 A, got %d", settings.MinCurrent, c.Hardware.MaxCurrent)
+	} else {
+		for _, e := range c.Settings.Validate("settings.", c.Hardware.MaxCurrent) {
+			es = append(es, e)
+		}
+	}
+	if c.Limiter.LeaseTTL < time.Second {
+		add("limiter.lease_ttl", "must be at least 1s, got %v", c.Limiter.LeaseTTL)
+	}
+	if c.Limiter.MeterStale < 500*time.Millisecond {
+		add("limiter.meter_stale", "must be at least 500ms, got %v", c.Limiter.MeterStale)
+	}
+	if c.Limiter.MinPause < 3*time.Second {
+		add("limiter.min_pause", "must be at least 3s (IEC 61851 pause in X1), got %v", c.Limiter.MinPause)
+	}
+	switch c.Limiter.Fallback {
+	case "minimum", "pause":
+	case "fixed":
+		if c.Limiter.FallbackCurrent < settings.MinCurrent || c.Limiter.FallbackCurrent > c.Hardware.MaxCurrent {
+			add("limiter.fallback_current", "must be %d…%d A, got %d", settings.MinCurrent, c.Hardware.MaxCurrent, c.Limiter.FallbackCurrent)
+		}
+	default:
+		add("limiter.fallback", "must be minimum, pause or fixed, got %q", c.Limiter.Fallback)
+	}
+	for _, m := range []struct {
+		name string
+		cfg  meter.Config
+		typ  int
+		ip   string
+	}{{"meters.meter1", c.Meters.Meter1, c.Settings.Meter1Type, c.Settings.Meter1Ip}, {"meters.meter2", c.Meters.Meter2, c.Settings.Meter2Type, c.Settings.Meter2Ip}} {
+		t := meter.Type(m.typ)
+		if !t.IsMeter() {
+			continue
+		}
+		if err := m.cfg.Resolve(t, m.name == "meters.meter2").Validate(m.name, t, m.ip); err != nil {
+			es = append(es, err)
+		}
+	}
+	if err := c.MQTT.Validate("mqtt"); err != nil {
+		es = append(es, err)
+	}
+	if c.Discovery.Prefix == "" || strings.ContainsAny(c.Discovery.Prefix, "#+") {
+		add("discovery.prefix", "must be a topic without wildcards, got %q", c.Discovery.Prefix)
+	}
+	return errors.Join(es...)
+}
+
+// Params returns the controller parameters this configuration describes.
+func (c Config) Params() controller.Params {
+	p := controller.DefaultParams()
+	p.HardwareMax = units.Amps(c.Hardware.MaxCurrent)
+	p.Ventilation = c.Hardware.Ventilation
+	p.Limiter.LeaseTTL = c.Limiter.LeaseTTL
+	p.Limiter.MeterStale = c.Limiter.MeterStale
+	p.Limiter.MinPause = c.Limiter.MinPause
+	switch c.Limiter.Fallback {
+	case "pause":
+		p.Limiter.Fallback = controller.FallbackPause
+	case "fixed":
+		p.Limiter.Fallback = controller.FallbackFixed
+		p.Limiter.FallbackCurrent = units.Amps(c.Limiter.FallbackCurrent)
+	}
+	return p
+}
+
+func validID(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return s != ""
+}

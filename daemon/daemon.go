@@ -1,0 +1,371 @@
+// Package daemon wires the evse-mqtt daemon together: configuration,
+// state directory, hardware (the simulator in this version), the
+// controller's loop, meters, the HTTP server and the MQTT bridge.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/config"
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+)
+
+// TickPeriod is the control loop's period: pilot sampling, debouncing and
+// every deadline of the state machine are judged at this resolution.
+const TickPeriod = 10 * time.Millisecond
+
+// Options are the command line's choices; empty fields keep the
+// configuration file's values.
+type Options struct {
+	ConfigPath string
+	StateDir   string
+	HTTPListen string
+	MQTTURL    string
+	LogLevel   string
+	Version    string
+	// Ready, if set, is called with the HTTP listener's address once the
+	// daemon serves (tests use it to find a ":0" port).
+	Ready func(httpAddr string)
+}
+
+// LoadConfig reads the configuration named by o (or the defaults when
+// there is no file) and applies the command line's overrides.
+func LoadConfig(o Options) (config.Config, error) {
+	cfg := config.Defaults()
+	if o.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(o.ConfigPath); err != nil {
+			return cfg, err
+		}
+	}
+	if o.StateDir != "" {
+		cfg.StateDir = o.StateDir
+	}
+	if o.HTTPListen != "" {
+		cfg.HTTP.Listen = o.HTTPListen
+	}
+	if o.MQTTURL != "" {
+		cfg.MQTT.URL = o.MQTTURL
+	}
+	if o.LogLevel != "" {
+		cfg.Log.Level = o.LogLevel
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = defaultStateDir()
+	}
+	return cfg, cfg.Validate()
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "evse-mqtt")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" && h != "/" {
+		return filepath.Join(h, ".local", "state", "evse-mqtt")
+	}
+	return "evse-state"
+}
+
+// deviceID returns the configured id or one generated once and kept in
+// the state directory, so topics and Home Assistant entities stay stable.
+func deviceID(cfg config.Config) (string, error) {
+	if cfg.DeviceID != "" {
+		return cfg.DeviceID, nil
+	}
+	path := filepath.Join(cfg.StateDir, "device_id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	}
+	var r [3]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	id := "evse-" + hex.EncodeToString(r[:])
+	return id, settings.WriteFileAtomic(path, []byte(id+"\n"), 0o644)
+}
+
+// Daemon is one running evse-mqtt.
+type Daemon struct {
+	opts    Options
+	log     zerolog.Logger
+	cfg     config.Config
+	id      string
+	started time.Time
+
+	store  *settings.Store
+	energy *energyCounter
+	sim    *sim.Sim
+	ctrl   *controller.Controller
+	meters *meters
+
+	hookMu     sync.Mutex
+	onSettings []func(settings.Settings)
+}
+
+// Run runs the daemon until ctx ends, then stops it safely: contactor
+// open, pilot steady, energy counter saved.
+func Run(ctx context.Context, o Options, log zerolog.Logger) error {
+	cfg, err := LoadConfig(o)
+	if err != nil {
+		return err
+	}
+	d := &Daemon{opts: o, log: log, cfg: cfg, started: time.Now()}
+	return d.run(ctx)
+}
+
+func (d *Daemon) run(ctx context.Context) error {
+	cfg := d.cfg
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	var err error
+	if d.id, err = deviceID(cfg); err != nil {
+		return fmt.Errorf("device id: %w", err)
+	}
+	if d.store, err = settings.NewStore(cfg.StateDir); err != nil {
+		return err
+	}
+	s := d.loadSettings()
+	if d.energy, err = loadEnergy(cfg.StateDir); err != nil {
+		return fmt.Errorf("energy counter: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	d.sim = sim.New(time.Now())
+	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
+	d.ctrl = controller.New(m, d.persist, d.log)
+	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
+
+	ticks := make(chan time.Time)
+	loopDone := make(chan struct{})
+	go d.tick(ctx, ticks)
+	go func() {
+		defer close(loopDone)
+		d.ctrl.Run(ctx, ticks)
+	}()
+
+	stopSim, err := d.startSimMeters()
+	if err != nil {
+		cancel()
+		<-loopDone
+		return err
+	}
+	defer stopSim()
+	d.meters.apply(s)
+	defer d.meters.close()
+	d.addSettingsHook(d.meters.apply)
+
+	srv, ln, err := d.listenHTTP()
+	if err != nil {
+		cancel()
+		<-loopDone
+		return err
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+
+	stopMQTT, err := d.startMQTT(ctx)
+	if err != nil {
+		d.log.Error().Err(err).Msg("MQTT not started")
+	}
+
+	d.log.Info().Str("device", d.id).Str("http", ln.Addr().String()).Str("state_dir", cfg.StateDir).
+		Str("version", d.opts.Version).Msg("evse-mqtt running (simulator)")
+	if d.opts.Ready != nil {
+		d.opts.Ready(ln.Addr().String())
+	}
+
+	go d.energyLoop(ctx)
+
+	select {
+	case <-ctx.Done():
+	case err = <-httpDone:
+		d.log.Error().Err(err).Msg("HTTP server stopped")
+	}
+	cancel()
+	<-loopDone // the loop halts the hardware on its way out
+	if stopMQTT != nil {
+		stopMQTT()
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	d.energy.observe(d.ctrl.Status().Energy)
+	if serr := d.energy.save(); serr != nil {
+		d.log.Error().Err(serr).Msg("saving energy counter")
+	}
+	d.log.Info().Msg("stopped: contactor open, pilot steady, state saved")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// loadSettings returns the persisted runtime settings, or the
+// configuration's initial settings when none were persisted or the
+// persisted ones no longer fit this installation.
+func (d *Daemon) loadSettings() settings.Settings {
+	s, err := d.store.Load(d.cfg.Settings)
+	switch {
+	case errors.Is(err, settings.ErrNoSettings):
+		return d.cfg.Settings
+	case err != nil:
+		d.log.Error().Err(err).Msg("persisted settings unreadable; using the configuration's")
+		return d.cfg.Settings
+	}
+	if es := s.Validate("", d.cfg.Hardware.MaxCurrent); len(es) > 0 {
+		d.log.Error().Err(es).Msg("persisted settings invalid for this installation; using the configuration's")
+		return d.cfg.Settings
+	}
+	return s
+}
+
+// persist saves settings, then tells the parts that follow them.
+func (d *Daemon) persist(s settings.Settings) error {
+	if err := d.store.Save(s); err != nil {
+		return err
+	}
+	d.hookMu.Lock()
+	hooks := make([]func(settings.Settings), len(d.onSettings))
+	copy(hooks, d.onSettings)
+	d.hookMu.Unlock()
+	for _, h := range hooks {
+		h(s)
+	}
+	return nil
+}
+
+func (d *Daemon) addSettingsHook(h func(settings.Settings)) {
+	d.hookMu.Lock()
+	d.onSettings = append(d.onSettings, h)
+	d.hookMu.Unlock()
+}
+
+// tick is the only clock of the control loop: it advances the simulator
+// and hands the same instant to the controller.
+func (d *Daemon) tick(ctx context.Context, ticks chan<- time.Time) {
+	t := time.NewTicker(TickPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			d.sim.Tick(now)
+			select {
+			case ticks <- now:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (d *Daemon) energyLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	n := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.energy.observe(d.ctrl.Status().Energy)
+			if n++; n%30 == 0 {
+				if err := d.energy.save(); err != nil {
+					d.log.Error().Err(err).Msg("saving energy counter")
+				}
+			}
+		}
+	}
+}
+
+func (d *Daemon) startSimMeters() (func(), error) {
+	phases := func(f func() [3]sim.Phase) simmeter.Source {
+		return func() simmeter.Phases {
+			var p simmeter.Phases
+			for i, ph := range f() {
+				p.Voltage[i], p.Current[i], p.Power[i] = ph.Voltage, ph.Current, ph.Power
+			}
+			return p
+		}
+	}
+	var servers []*simmeter.Server
+	stop := func() {
+		for _, s := range servers {
+			_ = s.Stop()
+		}
+	}
+	for _, m := range []struct {
+		addr string
+		src  simmeter.Source
+	}{{d.cfg.Sim.Meter1Listen, phases(d.sim.EVPhases)}, {d.cfg.Sim.Meter2Listen, phases(d.sim.SitePhases)}} {
+		if m.addr == "" {
+			continue
+		}
+		s, err := simmeter.New(simmeter.Options{Addr: m.addr, Source: m.src, Log: d.log})
+		if err == nil {
+			err = s.Start()
+		}
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("simulated meter on %s: %w (set sim.meter1_listen/meter2_listen, or \"\" to disable)", m.addr, err)
+		}
+		servers = append(servers, s)
+	}
+	return stop, nil
+}
+
+func (d *Daemon) listenHTTP() (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http listen %s: %w", d.cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	return srv, ln, nil
+}
+
+// sinceStart is the WebAPI's TimeStamp: ms since the process started.
+func (d *Daemon) sinceStart() int64 { return time.Since(d.started).Milliseconds() }
+
+// restart is SystemInfo Reset: re-read the configuration, open the
+// contactor and start a fresh controller in-process.
+func (d *Daemon) restart() error {
+	cfg, err := LoadConfig(d.opts)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	d.cfg = cfg
+	s := d.loadSettings()
+	if err := d.ctrl.Restart(cfg.Params(), s); err != nil {
+		return err
+	}
+	d.meters.apply(s)
+	return nil
+}
+
+// factoryDefault restores the configuration's initial settings.
+func (d *Daemon) factoryDefault() error {
+	return d.ctrl.ReplaceSettings(d.cfg.Settings)
+}
+

@@ -1,0 +1,50 @@
+package daemon
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+)
+
+// maxBody bounds every request body the daemon reads.
+const maxBody = 64 << 10
+
+// simHandler serves GET and POST /sim/v1/State: the simulated vehicle,
+// building and faults, for people and tests driving a scenario from
+// outside the process.
+func simHandler(s *sim.Sim) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, http.StatusOK, s.State())
+		case http.MethodPost:
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err != nil {
+				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body larger than 64 KiB"})
+				return
+			}
+			if bad := s.Update(body); bad != nil {
+				if msg, ok := bad[""]; ok {
+					writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+					return
+				}
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "nothing applied", "fields": bad})
+				return
+			}
+			writeJSON(w, http.StatusOK, s.State())
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
