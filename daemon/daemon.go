@@ -368,4 +368,3 @@ func (d *Daemon) restart() error {
 func (d *Daemon) factoryDefault() error {
 	return d.ctrl.ReplaceSettings(d.cfg.Settings)
 }
-
