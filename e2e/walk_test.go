@@ -90,3 +90,20 @@ func TestBadConfig(t *testing.T) {
 		t.Fatalf("error does not name hardware.max_current:\n%s", out)
 	}
 }
+
+// TestHealthcheck is the container health check: 0 while the daemon
+// serves, non-zero once it is gone.
+func TestHealthcheck(t *testing.T) {
+	p := newPorts(t)
+	d := start(t, t.TempDir(), p, "")
+	check := func() error {
+		return exec.Command(binary, "--healthcheck", "--http-listen", p.HTTP).Run()
+	}
+	if err := check(); err != nil {
+		t.Fatalf("healthcheck of a running daemon: %v", err)
+	}
+	d.stop(syscall.SIGTERM)
+	if err := check(); err == nil {
+		t.Fatal("healthcheck passed with the daemon stopped")
+	}
+}

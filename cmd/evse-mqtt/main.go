@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +40,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.MQTTURL, "mqtt-url", os.Getenv("EVSE_MQTT_URL"), "MQTT broker URL, or \"embedded\" [EVSE_MQTT_URL]")
 	fs.StringVar(&o.LogLevel, "log-level", os.Getenv("EVSE_LOG_LEVEL"), "trace, debug, info, warn or error [EVSE_LOG_LEVEL]")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	healthcheck := fs.Bool("healthcheck", false, "ask the running daemon's /healthz and exit 0 if healthy (for container health checks)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,6 +54,9 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "evse-mqtt: %v\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2
+	}
+	if *healthcheck {
+		return checkHealth(cfg.HTTP.Listen, stderr)
 	}
 	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 
@@ -80,4 +86,28 @@ func newLogger(w io.Writer, format, level string) zerolog.Logger {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// checkHealth asks the local daemon's /healthz.
+func checkHealth(listen string, stderr io.Writer) int {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
+		return 1
+	}
+	return 0
 }

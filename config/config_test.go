@@ -1,0 +1,85 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Load("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Defaults()
+	if c.Settings != d.Settings || c.Hardware != d.Hardware || c.Limiter != d.Limiter {
+		t.Fatalf("example differs from the defaults it documents:\n%+v\n%+v", c, d)
+	}
+}
+
+func TestEmptyIsDefaults(t *testing.T) {
+	c, err := Decode(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hardware.Driver != "sim" || c.HTTP.Listen != ":8080" || c.MQTT.URL != "embedded" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestErrorsNameEveryField(t *testing.T) {
+	_, err := Decode(strings.NewReader(`
+log: {level: loud}
+hardware: {max_current: 16}
+settings: {ChargeCurrent: 20, ChargeCurrentBoost: 10, Meter2Type: 7}
+limiter: {fallback: maybe, min_pause: 1s}
+discovery: {prefix: "ha/#"}
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"log.level", "settings.ChargeCurrent", "settings.ChargeCurrentBoost",
+		"settings.Meter2Ip", "limiter.fallback", "limiter.min_pause", "discovery.prefix"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestUnknownKey(t *testing.T) {
+	_, err := Decode(strings.NewReader("hardware:\n  maxcurrent: 16\n"))
+	if err == nil || !strings.Contains(err.Error(), "maxcurrent") {
+		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+func TestParams(t *testing.T) {
+	c, err := Decode(strings.NewReader("hardware: {max_current: 20, ventilation: true}\nsettings: {ChargeCurrent: 10, ChargeCurrentBoost: 20}\nlimiter: {fallback: fixed, fallback_current: 8}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Params()
+	if p.HardwareMax != 20 || !p.Ventilation || p.Limiter.FallbackCurrent != 8 {
+		t.Fatalf("params %+v", p)
+	}
+}
+
+// FuzzDecode: any input gives a config or an error, never a panic, and an
+// accepted config validates.
+func FuzzDecode(f *testing.F) {
+	if b, err := os.ReadFile("../config.example.yaml"); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("")
+	f.Add("settings: {ChargeCurrent: 6}")
+	f.Add("mqtt: {url: 'tcp://127.0.0.1:1883'}")
+	f.Add("hardware: [1, 2]")
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := Decode(strings.NewReader(in))
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("accepted but invalid: %v", verr)
+			}
+		}
+	})
+}
