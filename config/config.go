@@ -26,6 +26,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
+	"github.com/evse-mqtt/evse-mqtt/webapi"
 )
 
 // Config is the whole configuration file.
@@ -43,6 +44,7 @@ type Config struct {
 	Limiter   Limiter           `yaml:"limiter"`
 	Meters    Meters            `yaml:"meters"`
 	MQTT      bridge.Config     `yaml:"mqtt"`
+	Publish   Publish           `yaml:"publish"`
 	Discovery Discovery         `yaml:"discovery"`
 	Sim       Sim               `yaml:"sim"`
 }
@@ -53,16 +55,11 @@ type Log struct {
 	Format string `yaml:"format"` // auto (console on a terminal, JSON otherwise), console, json
 }
 
-// HTTP configures the HTTP server (WebAPI, simulator control, health).
+// HTTP configures the HTTP server (WebAPI, simulator control, health):
+// the listen address and the protection of writes (webapi.Config).
 type HTTP struct {
-	Listen string `yaml:"listen"`
-	// Username and Password, when set, protect every POST with HTTP Basic.
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// Token, when set, protects every POST with "Authorization: Bearer".
-	Token string `yaml:"token"`
-	// WriteAllow lists the client networks that may POST; reads are open.
-	WriteAllow []string `yaml:"write_allow"`
+	Listen        string `yaml:"listen"`
+	webapi.Config `yaml:",inline"`
 }
 
 // Hardware describes the installation.
@@ -88,6 +85,17 @@ type Meters struct {
 	Meter2 meter.Config `yaml:"meter2"`
 }
 
+// Publish paces the MQTT state documents.
+type Publish struct {
+	// MinInterval: a burst of changes gives one status message per interval.
+	MinInterval time.Duration `yaml:"min_interval"`
+	// MaxInterval: every document is republished at least this often.
+	MaxInterval time.Duration `yaml:"max_interval"`
+	// MeterInterval: meter documents are published this often when their
+	// values changed.
+	MeterInterval time.Duration `yaml:"meter_interval"`
+}
+
 // Discovery configures Home Assistant discovery.
 type Discovery struct {
 	Enabled bool   `yaml:"enabled"`
@@ -100,10 +108,6 @@ type Sim struct {
 	Meter2Listen string `yaml:"meter2_listen"`
 }
 
-// DefaultWriteAllow are the networks allowed to write by default:
-// loopback and private LAN ranges.
-var DefaultWriteAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"}
-
 // Defaults returns the configuration for everything the file leaves out:
 // the simulator with its Modbus meters wired as IP meters, the embedded
 // MQTT broker, discovery on.
@@ -114,12 +118,13 @@ func Defaults() Config {
 	p := controller.DefaultLimiterParams()
 	return Config{
 		Log:      Log{Level: "info", Format: "auto"},
-		HTTP:     HTTP{Listen: ":8080", WriteAllow: append([]string(nil), DefaultWriteAllow...)},
+		HTTP:     HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
 		Hardware: Hardware{Driver: "sim", MaxCurrent: 32},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent)},
 		MQTT:      bridge.Defaults(),
+		Publish:   Publish{MinInterval: time.Second, MaxInterval: 60 * time.Second, MeterInterval: 5 * time.Second},
 		Discovery: Discovery{Enabled: true, Prefix: "homeassistant"},
 		Sim:       Sim{Meter1Listen: "127.0.0.1:1502", Meter2Listen: "127.0.0.1:1503"},
 	}
@@ -179,8 +184,8 @@ func (c Config) Validate() error {
 	if c.HTTP.Listen == "" {
 		add("http.listen", "must not be empty")
 	}
-	if (c.HTTP.Username == "") != (c.HTTP.Password == "") {
-		add("http.password", "username and password go together")
+	for _, e := range c.HTTP.Config.Validate("http.") {
+		es = append(es, e)
 	}
 	if c.Hardware.Driver != "sim" {
 		add("hardware.driver", "only \"sim\" is available in this version, got %q", c.Hardware.Driver)
@@ -226,6 +231,15 @@ func (c Config) Validate() error {
 	}
 	if err := c.MQTT.Validate("mqtt"); err != nil {
 		es = append(es, err)
+	}
+	if c.Publish.MinInterval < 0 || c.Publish.MinInterval > time.Minute {
+		add("publish.min_interval", "must be 0…1m, got %v", c.Publish.MinInterval)
+	}
+	if c.Publish.MaxInterval < time.Second || c.Publish.MaxInterval < c.Publish.MinInterval {
+		add("publish.max_interval", "must be at least 1s and at least min_interval, got %v", c.Publish.MaxInterval)
+	}
+	if c.Publish.MeterInterval < 100*time.Millisecond {
+		add("publish.meter_interval", "must be at least 100ms, got %v", c.Publish.MeterInterval)
 	}
 	if c.Discovery.Prefix == "" || strings.ContainsAny(c.Discovery.Prefix, "#+") {
 		add("discovery.prefix", "must be a topic without wildcards, got %q", c.Discovery.Prefix)

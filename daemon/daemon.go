@@ -19,11 +19,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/config"
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/webapi"
 )
 
 // TickPeriod is the control loop's period: pilot sampling, debouncing and
@@ -115,6 +117,8 @@ type Daemon struct {
 	sim    *sim.Sim
 	ctrl   *controller.Controller
 	meters *meters
+	table  *command.Table
+	web    *webapi.Server
 
 	hookMu     sync.Mutex
 	onSettings []func(settings.Settings)
@@ -158,11 +162,19 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	ticks := make(chan time.Time)
 	loopDone := make(chan struct{})
+	first, unsub := d.ctrl.Subscribe()
 	go d.tick(ctx, ticks)
 	go func() {
 		defer close(loopDone)
 		d.ctrl.Run(ctx, ticks)
 	}()
+	// Serve nothing before the loop has stepped once: /healthz and the
+	// WebAPI then always see a real snapshot.
+	select {
+	case <-first:
+	case <-loopDone:
+	}
+	unsub()
 
 	stopSim, err := d.startSimMeters()
 	if err != nil {
@@ -175,6 +187,11 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer d.meters.close()
 	d.addSettingsHook(d.meters.apply)
 
+	if err := d.buildAPI(); err != nil {
+		cancel()
+		<-loopDone
+		return err
+	}
 	srv, ln, err := d.listenHTTP()
 	if err != nil {
 		cancel()
@@ -367,4 +384,20 @@ func (d *Daemon) restart() error {
 // factoryDefault restores the configuration's initial settings.
 func (d *Daemon) factoryDefault() error {
 	return d.ctrl.ReplaceSettings(d.cfg.Settings)
+}
+
+func splitListen(listen string) (host, port string) {
+	h, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", "8080"
+	}
+	return h, p
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
 }

@@ -121,3 +121,15 @@ func (ms *meters) close() {
 	}
 	_ = ms.links.Close()
 }
+
+// mapName names the register map meter n is read with ("" without one);
+// it changes when an SDM72D-M's variant has been detected.
+func (ms *meters) mapName(n int) string {
+	ms.mu.Lock()
+	p := ms.pollers[n-1]
+	ms.mu.Unlock()
+	if p == nil {
+		return ""
+	}
+	return p.MapName()
+}

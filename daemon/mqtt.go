@@ -1,8 +1,332 @@
 package daemon
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
 
-// startMQTT connects the MQTT bridge; it returns a stop function.
+	"github.com/evse-mqtt/evse-mqtt/bridge"
+	"github.com/evse-mqtt/evse-mqtt/broker"
+	"github.com/evse-mqtt/evse-mqtt/command"
+	"github.com/evse-mqtt/evse-mqtt/discovery"
+	"github.com/evse-mqtt/evse-mqtt/meter"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+)
+
+// mqttGlue publishes the charger's state documents and turns command
+// topics into command-table calls. Topics are documented in docs/mqtt.md.
+type mqttGlue struct {
+	d     *Daemon
+	cl    *bridge.Client
+	ann   *discovery.Announcer
+	base  string
+	cfgCh chan settings.Settings
+	// lastMeter holds the last published meter documents without their
+	// timestamps, so unchanged meters are not republished.
+	lastMeter [2][]byte
+	// maps are the meters' register maps last announced to Home Assistant.
+	maps [2]string
+}
+
+// startMQTT starts the embedded broker if asked to, connects the bridge
+// and runs the publisher; it returns a stop function.
 func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
-	return nil, nil
+	cfg := d.cfg.MQTT.WithDeviceID(d.id)
+	var emb *broker.Broker
+	if cfg.Embedded() {
+		var err error
+		if emb, err = broker.Start(cfg.EmbeddedListen, d.log); err != nil {
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		cfg.URL = emb.URL()
+	}
+	cl, err := bridge.New(cfg, d.log)
+	if err != nil {
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, err
+	}
+	g := &mqttGlue{d: d, cl: cl, base: cl.Base(), cfgCh: make(chan settings.Settings, 1)}
+	g.ann = discovery.NewAnnouncer(cl, d.log)
+	g.subscribe(ctx)
+	d.addSettingsHook(func(s settings.Settings) {
+		select {
+		case g.cfgCh <- s:
+		default:
+			select { // replace a pending older value with the newest
+			case <-g.cfgCh:
+			default:
+			}
+			g.cfgCh <- s
+		}
+	})
+	cl.OnConnect(func() { g.publishAll(true) })
+	if err := cl.Start(ctx); err != nil {
+		cl.Close()
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.run(ctx)
+	}()
+	return func() {
+		<-done
+		g.publishStatus() // the final, safe state
+		cl.Close()
+		if emb != nil {
+			emb.Close()
+		}
+	}, nil
+}
+
+// run publishes the status when it changes (at most every min interval),
+// meters when their values change, everything at least every max interval.
+func (g *mqttGlue) run(ctx context.Context) {
+	sub, cancel := g.d.ctrl.Subscribe()
+	defer cancel()
+	p := g.d.cfg.Publish
+	heartbeat := time.NewTicker(p.MaxInterval)
+	defer heartbeat.Stop()
+	meters := time.NewTicker(p.MeterInterval)
+	defer meters.Stop()
+	var last time.Time
+	var pending <-chan time.Time
+	dirty := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub:
+			dirty = true
+		case s := <-g.cfgCh:
+			g.publishConfig()
+			g.announce(s)
+			dirty = true
+		case <-meters.C:
+			g.publishMeters(false)
+			if g.mapsChanged() {
+				g.announce(g.d.ctrl.Settings())
+			}
+		case <-heartbeat.C:
+			g.publishAll(false)
+			last, dirty = time.Now(), false
+			continue
+		case <-pending:
+			pending = nil
+		}
+		if !dirty || pending != nil {
+			continue
+		}
+		if wait := p.MinInterval - time.Since(last); wait > 0 {
+			pending = time.After(wait) // a burst gives one message
+			continue
+		}
+		g.publishStatus()
+		last, dirty = time.Now(), false
+	}
+}
+
+func (g *mqttGlue) publishAll(connect bool) {
+	g.publishStatus()
+	g.publishConfig()
+	g.publishInfo()
+	g.publishMeters(true)
+	if connect {
+		// A broker without persistence lost the retained configs: send
+		// what was announced before, then whatever changed since.
+		g.ann.Reannounce()
+		g.announce(g.d.ctrl.Settings())
+	}
+}
+
+func (g *mqttGlue) publishStatus() {
+	g.cl.Publish(g.base+"/status", g.d.web.StatusDocument(), true)
+}
+
+func (g *mqttGlue) publishConfig() {
+	g.cl.Publish(g.base+"/config", g.d.web.ConfigDocument(), true)
+}
+
+func (g *mqttGlue) publishInfo() {
+	g.cl.Publish(g.base+"/info", g.d.web.InfoDocument(), true)
+}
+
+func (g *mqttGlue) publishMeters(force bool) {
+	for n := 1; n <= 2; n++ {
+		shape := g.d.meters.webapi(n, 0)
+		if !force && bytes.Equal(shape, g.lastMeter[n-1]) {
+			continue
+		}
+		g.lastMeter[n-1] = shape
+		g.cl.Publish(fmt.Sprintf("%s/meter%d", g.base, n), g.d.meters.webapi(n, g.d.sinceStart()), true)
+	}
+}
+
+// mapsChanged reports whether a meter's register map changed since the
+// last discovery announcement (a detected variant brings more registers).
+func (g *mqttGlue) mapsChanged() bool {
+	changed := false
+	for n := 1; n <= 2; n++ {
+		if m := g.d.meters.mapName(n); m != g.maps[n-1] {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// announce (re)builds the discovery configs for the settings in force;
+// the announcer publishes only what changed.
+func (g *mqttGlue) announce(s settings.Settings) {
+	dc := g.d.cfg.Discovery
+	var regs []discovery.MeterRegister
+	for n := 1; n <= 2; n++ {
+		g.maps[n-1] = g.d.meters.mapName(n)
+		for _, r := range g.d.meters.registers(n) {
+			if r.Role == meter.RoleNone {
+				continue // power, energy and per-phase values only; the rest stays in <base>/meterN
+			}
+			regs = append(regs, discovery.MeterRegister{Meter: n, Key: r.Key(), Desc: r.Desc, Unit: r.Unit})
+		}
+	}
+	msgs, err := discovery.Build(g.d.discoveryDevice(), discovery.Options{
+		Prefix: dc.Prefix, Enabled: dc.Enabled, Meter1Type: s.Meter1Type, Meter2Type: s.Meter2Type, Meters: regs,
+	})
+	if err != nil {
+		g.d.log.Error().Err(err).Msg("discovery not published")
+		return
+	}
+	g.ann.Announce(msgs)
+}
+
+// subscribe registers every command topic and Home Assistant's birth.
+func (g *mqttGlue) subscribe(ctx context.Context) {
+	b := g.base
+	t := g.d.table
+	mq := command.Origin{Surface: "mqtt", SupervisorTrusted: true}
+	g.cl.Handle(b+"/set", true, func(topic string, p []byte) {
+		req, tx, err := decodeCommand(p)
+		if err != nil {
+			g.result("set", tx, command.ErrorReply(400, err.Error()))
+			return
+		}
+		g.result("set", tx, t.Set(req, mq))
+	})
+	g.cl.Handle(b+"/charging/set", true, func(topic string, p []byte) {
+		on, err := onOff(p)
+		if err != nil {
+			g.result("charging", nil, command.ErrorReply(400, err.Error()))
+			return
+		}
+		g.result("charging", nil, t.Charging(on, mq))
+	})
+	g.cl.Handle(b+"/boost/set", true, func(topic string, p []byte) {
+		on, err := onOff(p)
+		if err != nil {
+			g.result("boost", nil, command.ErrorReply(400, err.Error()))
+			return
+		}
+		g.result("boost", nil, t.Boost(on, mq))
+	})
+	g.cl.Handle(b+"/power_available/set", true, func(topic string, p []byte) {
+		g.result("power_available", nil, t.PowerAvailable(json.RawMessage(bytes.TrimSpace(p)), mq))
+	})
+	g.cl.Handle(b+"/config/+/set", true, func(topic string, p []byte) {
+		field := strings.TrimSuffix(strings.TrimPrefix(topic, b+"/config/"), "/set")
+		g.result("config/"+field, nil, t.SystemConfig(map[string]json.RawMessage{field: scalar(p)}, mq))
+	})
+	g.cl.Handle(b+"/system/set", true, func(topic string, p []byte) {
+		req, tx, err := decodeCommand(p)
+		if err != nil {
+			g.result("system", tx, command.ErrorReply(400, err.Error()))
+			return
+		}
+		g.result("system", tx, t.SystemInfo(req, mq))
+	})
+	dc := g.d.cfg.Discovery
+	if dc.Enabled {
+		g.cl.Handle(discovery.StatusTopic(dc.Prefix), false, func(_ string, p []byte) {
+			go g.ann.HandleHAStatus(ctx, p, nil)
+		})
+	}
+}
+
+// result answers a command on <base>/result (not retained).
+func (g *mqttGlue) result(cmd string, tx json.RawMessage, r command.Reply) {
+	doc := struct {
+		Command     string          `json:"command"`
+		OK          bool            `json:"ok"`
+		Status      int             `json:"status"`
+		Result      command.Reply   `json:"result"`
+		Transaction json.RawMessage `json:"transaction,omitempty"`
+	}{cmd, r.Status < 300, r.Status, r, tx}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep the vendor's "Set=>True" readable
+	if err := enc.Encode(doc); err != nil {
+		g.d.log.Error().Err(err).Msg("encoding command result")
+		return
+	}
+	g.cl.Publish(g.base+"/result", bytes.TrimSpace(buf.Bytes()), false)
+}
+
+// decodeCommand parses a JSON object command and takes its optional
+// "transaction" value out (it is echoed in the result, not a command).
+func decodeCommand(p []byte) (map[string]json.RawMessage, json.RawMessage, error) {
+	var req map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(p))
+	if err := dec.Decode(&req); err != nil || req == nil {
+		return nil, nil, fmt.Errorf("payload must be a JSON object")
+	}
+	if dec.More() {
+		return nil, nil, fmt.Errorf("trailing data after the JSON object")
+	}
+	var tx json.RawMessage
+	for k, v := range req {
+		if strings.EqualFold(k, "transaction") {
+			tx = v
+			delete(req, k)
+		}
+	}
+	if len(req) == 0 {
+		return nil, tx, fmt.Errorf("no command objects in the payload")
+	}
+	return req, tx, nil
+}
+
+// onOff reads ON/OFF (also true/false, 1/0) as Home Assistant and simple
+// flows send them.
+func onOff(p []byte) (bool, error) {
+	switch strings.ToUpper(strings.TrimSpace(string(p))) {
+	case "ON", "TRUE", "1":
+		return true, nil
+	case "OFF", "FALSE", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("payload must be ON or OFF, got %q", truncate(p))
+}
+
+// scalar takes a config value as a JSON value (16, true, "x"); a bare
+// word that is not JSON (an address such as 192.168.0.30) is a string.
+func scalar(p []byte) json.RawMessage {
+	p = bytes.TrimSpace(p)
+	if json.Valid(p) {
+		return json.RawMessage(p)
+	}
+	b, _ := json.Marshal(string(p))
+	return b
+}
+
+func truncate(p []byte) string {
+	if len(p) > 40 {
+		return string(p[:40]) + "…"
+	}
+	return string(p)
 }

@@ -163,7 +163,7 @@ func Patch(cur Settings, req map[string]json.RawMessage, hwMax int) (Settings, [
 			continue
 		}
 		t := *mustField(m.typ).ptrI(&next)
-		if IsIPMeter(t) || t == MeterRemoteSuperv {
+		if IsIPMeter(t) || (t == MeterRemoteSuperv && m.typ == "Meter2Type") {
 			if _, given := byField[m.ip]; !given {
 				bad[k] = fmt.Sprintf("type %d needs a valid %s in the same request", t, m.ip)
 			}

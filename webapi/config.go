@@ -1,0 +1,93 @@
+package webapi
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/evse-mqtt/evse-mqtt/settings"
+)
+
+// Config protects the writes (every POST). Reads stay open: they are what
+// dashboards and the vendor's app poll. The listen address is the
+// daemon's.
+type Config struct {
+	// Username and Password enable HTTP Basic authentication for POSTs
+	// when both are set.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Token enables "Authorization: Bearer <token>" for POSTs. With both
+	// Basic and a token configured, either is accepted.
+	Token string `yaml:"token"`
+	// WriteAllow lists the client networks (CIDR, or a bare address) that
+	// may POST. Empty means DefaultWriteAllow.
+	WriteAllow []string `yaml:"write_allow"`
+}
+
+// DefaultWriteAllow is loopback and the private LAN ranges: RFC 1918,
+// IPv4 link-local, IPv6 unique-local and link-local.
+var DefaultWriteAllow = []string{
+	"127.0.0.0/8", "::1/128",
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+	"fc00::/7", "fe80::/10",
+}
+
+// DefaultConfig returns no authentication and the default allow-list.
+func DefaultConfig() Config {
+	return Config{WriteAllow: append([]string(nil), DefaultWriteAllow...)}
+}
+
+// Validate reports every problem, each named by its field path under
+// prefix (e.g. "webapi.").
+func (c Config) Validate(prefix string) settings.Errors {
+	var es settings.Errors
+	if (c.Username == "") != (c.Password == "") {
+		es = append(es, settings.FieldError{Field: prefix + "password", Reason: "username and password must be set together"})
+	}
+	if strings.ContainsRune(c.Username, ':') {
+		es = append(es, settings.FieldError{Field: prefix + "username", Reason: "must not contain ':' (HTTP Basic)"})
+	}
+	if strings.ContainsAny(c.Token, " \t\r\n") {
+		es = append(es, settings.FieldError{Field: prefix + "token", Reason: "must not contain white space (it travels in a header)"})
+	}
+	for i, a := range c.WriteAllow {
+		if _, err := parsePrefix(a); err != nil {
+			es = append(es, settings.FieldError{Field: fmt.Sprintf("%swrite_allow[%d]", prefix, i), Reason: err.Error()})
+		}
+	}
+	return es
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a network (CIDR)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or network", s)
+	}
+	a = a.WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// prefixes parses the allow-list (already validated).
+func (c Config) prefixes() ([]netip.Prefix, error) {
+	list := c.WriteAllow
+	if len(list) == 0 {
+		list = DefaultWriteAllow
+	}
+	ps := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("webapi: write_allow: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}

@@ -1,0 +1,78 @@
+package webapi
+
+import (
+	"net/http"
+	"time"
+)
+
+// extendedDoc is GET /api/v1/status: what the vendor's Status cannot say —
+// why the charger does what it does. Outside /webapi/v1 so the vendor's
+// contract stays exact.
+type extendedDoc struct {
+	State       string `json:"state"`        // short name, e.g. "charging"
+	EvseState   int    `json:"evse_state"`   // the vendor's number
+	VendorState string `json:"vendor_state"` // e.g. "EVSE_EV_CHARGE_C1_C2"
+	Fault       string `json:"fault"`        // "" when none
+	Reason      string `json:"reason"`       // why the current is what it is
+
+	CurrentLimit  float64 `json:"current_limit_a"` // advertised limit in force
+	LimitSource   string  `json:"limit_source"`    // configuration, boost, limiter, supervisor lease, ...
+	DutyPermille  int     `json:"duty_permille"`
+	LimiterActive bool    `json:"limiter_active"`
+	LimiterStale  bool    `json:"limiter_stale"`
+	LimiterPaused bool    `json:"limiter_paused"`
+	PowerAvail    float64 `json:"power_available_w"`
+
+	// LeaseExpires is the supervisor setpoint's expiry on the controller's
+	// clock, null without a valid lease.
+	LeaseExpires     *time.Time `json:"lease_expires"`
+	LeaseRemainingMs int64      `json:"lease_remaining_ms"`
+
+	PowerSource       string    `json:"power_source"` // "meter" or "estimate"
+	ActualCurrent     float64   `json:"actual_current_a"`
+	ActualPower       float64   `json:"actual_power_w"`
+	VehicleConnected  bool      `json:"vehicle_connected"`
+	ContactorClosed   bool      `json:"contactor_closed"`
+	ContactorFeedback bool      `json:"contactor_feedback"`
+	Locked            bool      `json:"locked"`
+	At                time.Time `json:"at"`
+}
+
+func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
+	st := s.o.Controller.Status()
+	d := extendedDoc{
+		State:             st.State.String(),
+		EvseState:         int(st.State),
+		VendorState:       st.State.VendorName(),
+		Reason:            st.Reason,
+		CurrentLimit:      round(float64(st.CurrentLimit), 2),
+		LimitSource:       st.LimitSource.String(),
+		DutyPermille:      st.DutyPermille,
+		LimiterActive:     st.LimiterActive,
+		LimiterStale:      st.LimiterStale,
+		LimiterPaused:     st.LimiterPaused,
+		PowerAvail:        round(float64(st.PowerAvailable), 0),
+		PowerSource:       "estimate",
+		ActualCurrent:     round(float64(st.ActualCurrent), 2),
+		ActualPower:       round(float64(st.ActualPower), 0),
+		VehicleConnected:  st.VehicleConnected,
+		ContactorClosed:   st.ContactorClosed,
+		ContactorFeedback: st.ContactorFeedback,
+		Locked:            st.Locked,
+		At:                st.At,
+	}
+	if st.Fault != 0 {
+		d.Fault = st.Fault.String()
+	}
+	if st.PowerFromMeter {
+		d.PowerSource = "meter"
+	}
+	// A lease the loop has not yet found expired (it checks while a
+	// vehicle is connected) is not reported as valid.
+	if !st.SupervisorLeaseEnd.IsZero() && st.SupervisorLeaseEnd.After(st.At) {
+		end := st.SupervisorLeaseEnd
+		d.LeaseExpires = &end
+		d.LeaseRemainingMs = max(end.Sub(st.At).Milliseconds(), 0)
+	}
+	writeJSON(w, http.StatusOK, d)
+}

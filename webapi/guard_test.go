@@ -1,0 +1,145 @@
+package webapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestAuthProtectsWritesOnly(t *testing.T) {
+	const token = "0123456789abcdef-token"
+	r := newRig(t, rigOpt{config: func(c *Config) { c.Username, c.Password, c.Token = "evse", "s3cret", token }})
+	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+	body := `{"ChargeCurrent":10}`
+	for _, c := range []struct {
+		name, auth string
+		code       int
+	}{
+		{"none", "", 401},
+		{"wrong token", "Bearer 0123456789abcdef-nope", 401},
+		{"wrong password", basic("evse", "guess"), 401},
+		{"wrong user", basic("root", "s3cret"), 401},
+		{"token as basic password", basic("evse", token), 401},
+		{"bearer", "Bearer " + token, 200},
+		{"bearer, other case", "bearer " + token, 200},
+		{"basic", basic("evse", "s3cret"), 200},
+	} {
+		before := r.snap()
+		var hdr []string
+		if c.auth != "" {
+			hdr = []string{"Authorization", c.auth}
+		}
+		x := r.do("POST", "/webapi/v1/SystemConfig", body, lan, hdr...)
+		if x.code != c.code {
+			t.Errorf("%s: %d %s, want %d", c.name, x.code, x.body, c.code)
+		}
+		if c.code == 401 {
+			if ch := x.hdr.Get("WWW-Authenticate"); !strings.Contains(ch, "Basic") || !strings.Contains(ch, "Bearer") {
+				t.Errorf("%s: challenge %q", c.name, ch)
+			}
+			r.unchanged(before, c.name)
+		}
+	}
+	for _, p := range []string{"/webapi/v1/Status", "/webapi/v1/SystemConfig", "/webapi/v1/SystemInfo", "/webapi/v1/Meter1", "/healthz"} {
+		if x := r.get(p); x.code != 200 {
+			t.Errorf("read %s needs no credentials, got %d", p, x.code)
+		}
+	}
+}
+
+func TestAllowList(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	for _, c := range []struct {
+		remote string
+		code   int
+	}{
+		{"127.0.0.1:1", 200}, {"[::1]:1", 200}, {"10.1.2.3:1", 200}, {"172.31.0.9:1", 200},
+		{"192.168.178.2:1", 200}, {"169.254.3.4:1", 200}, {"[fd12:3456::1]:1", 200},
+		{"[fe80::1%eth0]:1", 200}, {"[::ffff:192.168.0.9]:1", 200},
+		{"203.0.113.5:1", 403}, {"172.32.0.1:1", 403}, {"[2001:db8::1]:1", 403},
+		{"[::ffff:8.8.8.8]:1", 403}, {"garbage", 403},
+	} {
+		before := r.snap()
+		x := r.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, c.remote)
+		if x.code != c.code {
+			t.Errorf("from %s: %d %s, want %d", c.remote, x.code, x.body, c.code)
+		}
+		if c.code == 403 {
+			r.unchanged(before, c.remote)
+		}
+		if x := r.do("GET", "/webapi/v1/Status", "", c.remote); x.code != 200 {
+			t.Errorf("read from %s: %d", c.remote, x.code)
+		}
+	}
+
+	custom := newRig(t, rigOpt{config: func(c *Config) { c.WriteAllow = []string{"203.0.113.0/24", "2001:db8::7"} }})
+	for remote, code := range map[string]int{"203.0.113.5:1": 200, "[2001:db8::7]:1": 200, "[2001:db8::8]:1": 403, "192.168.1.20:1": 403} {
+		if x := custom.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, remote); x.code != code {
+			t.Errorf("custom list, from %s: %d, want %d", remote, x.code, code)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if es := DefaultConfig().Validate("webapi."); len(es) != 0 {
+		t.Fatalf("defaults invalid: %v", es)
+	}
+	c := Config{Username: "a:b", Token: "two words", WriteAllow: []string{"10.0.0.0/8", "10.0.0.0/33", "lan"}}
+	es := c.Validate("webapi.")
+	got := map[string]bool{}
+	for _, e := range es {
+		got[e.Field] = true
+	}
+	for _, f := range []string{"webapi.password", "webapi.username", "webapi.token", "webapi.write_allow[1]", "webapi.write_allow[2]"} {
+		if !got[f] {
+			t.Errorf("no error for %s in %v", f, es)
+		}
+	}
+	if got["webapi.write_allow[0]"] {
+		t.Error("a good network reported")
+	}
+	if _, err := New(Options{Config: c, Controller: nil}); err == nil {
+		t.Error("New accepted missing parts")
+	}
+}
+
+// TestOverTCP runs the handler on a real loopback server: reads, a write,
+// an oversized body and keep-alive reuse after errors.
+func TestOverTCP(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	ts := newLoopbackServer(t, r.srv)
+	c := ts.Client()
+	res, err := c.Get(ts.URL + "/webapi/v1/Status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET Status: %d", res.StatusCode)
+	}
+	res, err = c.Post(ts.URL+"/webapi/v1/SystemConfig", "application/json", strings.NewReader(`{"ChargeCurrent":12}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || r.ctl.Settings().ChargeCurrent != 12 {
+		t.Fatalf("POST over TCP: %d, ChargeCurrent %d", res.StatusCode, r.ctl.Settings().ChargeCurrent)
+	}
+	before := r.snap()
+	big := `{"ChargeCurrent":13,"x":"` + strings.Repeat("a", 2*MaxBody) + `"}`
+	res, err = c.Post(ts.URL+"/webapi/v1/SystemConfig", "application/json", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized: %d", res.StatusCode)
+	}
+	r.unchanged(before, "oversized body")
+	res, err = c.Get(ts.URL + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz after errors: %v %v", res, err)
+	}
+	res.Body.Close()
+}

@@ -1,0 +1,219 @@
+// Package webapi serves the vendor's JSON WebAPI v1 (../shared/spec/
+// webapi-v1.md) under /webapi/v1/, an extended status under /api/v1/ and
+// GET /healthz. Every write goes through the command table (package
+// command), the same one MQTT uses.
+package webapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/command"
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+)
+
+// MaxBody is the largest request body accepted (413 above).
+const MaxBody = 64 << 10
+
+// DefaultVersion is SystemVersion in a development build; release builds
+// set theirs with -ldflags.
+const DefaultVersion = "0.1.0"
+
+// Controller is what the read side needs; *controller.Controller
+// satisfies it.
+type Controller interface {
+	Status() controller.Status
+	Settings() settings.Settings
+}
+
+// Options wire the handler to the daemon.
+type Options struct {
+	Config     Config
+	Controller Controller
+	Commands   *command.Table
+	// Meter returns the whole {"MeterN":{...}} document of meter n (1 or
+	// 2) at the given TimeStamp; nil serves an empty ModbusData.
+	Meter func(n int, timestampMs int64) []byte
+	// MeterStatus returns meter n's reading-error gauge (Status'
+	// Meter1Status/Meter2Status); nil reports 0.
+	MeterStatus func(n int) int
+	Started     time.Time        // process start, for TimeStamp
+	Now         func() time.Time // nil: time.Now
+	Version     string           // Major.Minor.Build; "" means DefaultVersion
+	Host        Host             // nil: the real host (/proc, net)
+	Log         zerolog.Logger
+	// StaleAfter makes /healthz fail when the control loop's latest
+	// snapshot is older than this (0: 5 s).
+	StaleAfter time.Duration
+}
+
+// Server is the WebAPI's http.Handler.
+type Server struct {
+	o      Options
+	guard  *guard
+	routes map[string]route
+	log    zerolog.Logger
+}
+
+type route struct {
+	get  http.HandlerFunc
+	post func(req map[string]json.RawMessage, o command.Origin) command.Reply
+}
+
+// New checks the options and returns the handler.
+func New(o Options) (*Server, error) {
+	if o.Controller == nil || o.Commands == nil {
+		return nil, errors.New("webapi: controller and command table are required")
+	}
+	if es := o.Config.Validate("webapi."); len(es) > 0 {
+		return nil, fmt.Errorf("webapi: %w", es)
+	}
+	g, err := newGuard(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Started.IsZero() {
+		o.Started = o.Now()
+	}
+	if o.Version == "" {
+		o.Version = DefaultVersion
+	}
+	if o.Host == nil {
+		o.Host = NewSystemHost("/proc", o.Now)
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 5 * time.Second
+	}
+	s := &Server{o: o, guard: g, log: o.Log.With().Str("component", "webapi").Logger()}
+	t := o.Commands
+	s.routes = map[string]route{
+		"/webapi/v1/Status":       {get: s.getStatus},
+		"/webapi/v1/Meter1":       {get: s.getMeter(1)},
+		"/webapi/v1/Meter2":       {get: s.getMeter(2)},
+		"/webapi/v1/SystemConfig": {get: s.getSystemConfig, post: t.SystemConfig},
+		"/webapi/v1/SystemInfo":   {get: s.getSystemInfo, post: t.SystemInfo},
+		"/webapi/v1/EvseCtrl":     {post: t.EvseCtrl},
+		"/api/v1/status":          {get: s.getExtended},
+		"/healthz":                {get: s.getHealth},
+	}
+	return s, nil
+}
+
+// ServeHTTP routes a request; every answer, errors included, is JSON.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Str("path", r.URL.Path).Msg("handler panicked")
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	rt, ok := s.routes[r.URL.Path]
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+		return
+	}
+	switch {
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
+		rt.get(w, r)
+	case r.Method == http.MethodPost && rt.post != nil:
+		s.post(w, r, rt.post)
+	default:
+		var allow []string
+		if rt.get != nil {
+			allow = append(allow, http.MethodGet, http.MethodHead)
+		}
+		if rt.post != nil {
+			allow = append(allow, http.MethodPost)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use "+strings.Join(allow, ", "))
+	}
+}
+
+// post guards, decodes and runs a write.
+func (s *Server) post(w http.ResponseWriter, r *http.Request, run func(map[string]json.RawMessage, command.Origin) command.Reply) {
+	remote := remoteAddr(r)
+	if !s.guard.allowed(remote) {
+		s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Msg("write refused: client network not allowed")
+		writeError(w, http.StatusForbidden, "writes are not allowed from "+remote.String())
+		return
+	}
+	if !s.guard.authorised(r) {
+		w.Header().Set("WWW-Authenticate", s.guard.challenge())
+		writeError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
+	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
+		writeError(w, http.StatusUnsupportedMediaType, msg)
+		return
+	}
+	req, status, err := decodeObject(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	rep := run(req, command.Origin{Surface: "http", Remote: remote})
+	writeRaw(w, rep.Status, rep.JSON())
+}
+
+// checkContentType accepts JSON and what curl -d and simple clients send
+// (the vendor's clients do not all set a type); it refuses forms and
+// anything else that cannot be a JSON object.
+func checkContentType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	switch strings.TrimSpace(mt) {
+	case "application/json", "text/json", "text/plain", "application/x-www-form-urlencoded":
+		return ""
+	}
+	return "content type " + ct + " not supported; send a JSON object (application/json)"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeRaw(w, status, encode(v))
+}
+
+// encode writes v as JSON without HTML escaping (an answer reads "=>" as
+// the vendor's does). Our documents are plain structs of strings,
+// numbers and booleans, so encoding cannot fail.
+func encode(v any) []byte {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return []byte(`{"error":"encoding the answer failed"}`)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// errorBody is the JSON body of every error answer that has no objects to
+// answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{msg})
+}
