@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/bridge"
@@ -24,6 +25,10 @@ type mqttGlue struct {
 	ann   *discovery.Announcer
 	base  string
 	cfgCh chan settings.Settings
+
+	// mu guards what the run loop and the connect hook (paho's goroutine)
+	// both touch.
+	mu sync.Mutex
 	// lastMeter holds the last published meter documents without their
 	// timestamps, so unchanged meters are not republished.
 	lastMeter [2][]byte
@@ -160,6 +165,8 @@ func (g *mqttGlue) publishInfo() {
 }
 
 func (g *mqttGlue) publishMeters(force bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for n := 1; n <= 2; n++ {
 		shape := g.d.meters.webapi(n, 0)
 		if !force && bytes.Equal(shape, g.lastMeter[n-1]) {
@@ -173,6 +180,8 @@ func (g *mqttGlue) publishMeters(force bool) {
 // mapsChanged reports whether a meter's register map changed since the
 // last discovery announcement (a detected variant brings more registers).
 func (g *mqttGlue) mapsChanged() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	changed := false
 	for n := 1; n <= 2; n++ {
 		if m := g.d.meters.mapName(n); m != g.maps[n-1] {
@@ -185,6 +194,8 @@ func (g *mqttGlue) mapsChanged() bool {
 // announce (re)builds the discovery configs for the settings in force;
 // the announcer publishes only what changed.
 func (g *mqttGlue) announce(s settings.Settings) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	dc := g.d.cfg.Discovery
 	var regs []discovery.MeterRegister
 	for n := 1; n <= 2; n++ {
