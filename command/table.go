@@ -101,6 +101,23 @@ func (r Reply) Get(k string) (string, bool) {
 	return v, ok
 }
 
+// Applied reports whether every object of the request was carried out:
+// each answer is "Set=>…", "no action" or "Performing". A refusal inside
+// a 200 (the vendor's EvseCtrl style) or "not supported" is not applied.
+// MQTT's result document reports this as "ok".
+func (r Reply) Applied() bool {
+	if r.Status >= 300 || len(r.Keys) == 0 {
+		return false
+	}
+	for _, k := range r.Keys {
+		v := r.Values[k]
+		if !strings.HasPrefix(v, "Set=>") && v != NoAction && v != Performing {
+			return false
+		}
+	}
+	return true
+}
+
 // ErrorReply is the answer to a request that has no objects to answer
 // (malformed payload, empty object): {"error": msg}.
 func ErrorReply(status int, msg string) Reply {

@@ -312,3 +312,22 @@ func TestSettingsRaceIsAConflict(t *testing.T) {
 		t.Error("the command ran although the settings change failed")
 	}
 }
+
+func TestReplyApplied(t *testing.T) {
+	for _, c := range []struct {
+		r    Reply
+		want bool
+	}{
+		{Reply{Status: 200, Keys: []string{"a"}, Values: map[string]string{"a": "Set=>True"}}, true},
+		{Reply{Status: 200, Keys: []string{"a", "b"}, Values: map[string]string{"a": "Set=>16", "b": NoAction}}, true},
+		{Reply{Status: 200, Keys: []string{"Reset"}, Values: map[string]string{"Reset": Performing}}, true},
+		{Reply{Status: 200, Keys: []string{"a"}, Values: map[string]string{"a": "supervisor IP not set"}}, false},
+		{Reply{Status: 200, Keys: []string{"a"}, Values: map[string]string{"a": Unsupported}}, false},
+		{Reply{Status: 400, Keys: []string{"a"}, Values: map[string]string{"a": "Set=>1"}}, false},
+		{Reply{Status: 200}, false},
+	} {
+		if got := c.r.Applied(); got != c.want {
+			t.Errorf("%+v: Applied %v, want %v", c.r, got, c.want)
+		}
+	}
+}

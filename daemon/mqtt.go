@@ -153,7 +153,7 @@ func (g *mqttGlue) publishAll(connect bool) {
 }
 
 func (g *mqttGlue) publishStatus() {
-	g.cl.Publish(g.base+"/status", g.d.web.StatusDocument(), true)
+	g.cl.Publish(g.base+"/status", g.d.web.MQTTStatusDocument(), true)
 }
 
 func (g *mqttGlue) publishConfig() {
@@ -277,7 +277,7 @@ func (g *mqttGlue) result(cmd string, tx json.RawMessage, r command.Reply) {
 		Status      int             `json:"status"`
 		Result      command.Reply   `json:"result"`
 		Transaction json.RawMessage `json:"transaction,omitempty"`
-	}{cmd, r.Status < 300, r.Status, r, tx}
+	}{cmd, r.Applied(), r.Status, r, tx}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // keep the vendor's "Set=>True" readable

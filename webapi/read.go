@@ -76,14 +76,17 @@ func (s *Server) getStatus(w http.ResponseWriter, _ *http.Request) {
 	writeRaw(w, http.StatusOK, s.StatusDocument())
 }
 
-// StatusDocument renders GET Status (MQTT publishes the same bytes).
+// StatusDocument renders GET Status.
 func (s *Server) StatusDocument() []byte {
-	st := s.o.Controller.Status()
+	return encode(s.statusDoc(s.o.Controller.Status()))
+}
+
+func (s *Server) statusDoc(st controller.Status) statusDoc {
 	avail := 0.0
 	if st.LimiterActive { // meaningful only while the power limiting runs
 		avail = round(float64(st.PowerAvailable), 0)
 	}
-	return encode(statusDoc{
+	return statusDoc{
 		TimeStamp:                  s.timestamp(),
 		SystemVersion:              s.o.Version,
 		WiFiInfo:                   wifiStatus(s.o.Host),
@@ -103,7 +106,7 @@ func (s *Server) StatusDocument() []byte {
 		ChargeBoosted:              st.ChargeBoosted,
 		Meter1Status:               s.meterStatus(1),
 		Meter2Status:               s.meterStatus(2),
-	})
+	}
 }
 
 func (s *Server) getMeter(n int) http.HandlerFunc {

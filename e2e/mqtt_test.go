@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
+)
+
+const base = "evse/e2e"
+
+// result is a <base>/result answer.
+type result struct {
+	Command     string
+	OK          bool
+	Status      int
+	Result      map[string]string
+	Transaction json.RawMessage
+}
+
+// mqttDaemon starts mosquitto and the daemon connected to it.
+func mqttDaemon(t *testing.T) (*daemon, *mqtttest.Broker, *mqtttest.Observer) {
+	t.Helper()
+	b := mqtttest.Start(t)
+	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\n", "EVSE_MQTT_URL="+b.URL())
+	return d, b, mqtttest.NewObserver(t, b.URL())
+}
+
+func TestMQTTRetainedStateAndDiscovery(t *testing.T) {
+	_, b, o := mqttDaemon(t)
+	// Wait for the daemon's discovery to reach the broker, then look with
+	// a fresh client: everything must come back retained.
+	first := o.Subscribe("homeassistant/#")
+	seen := map[string]bool{}
+	mqtttest.Wait(t, first, 5*time.Second, "40 discovery configs", func(m mqtttest.Message) bool {
+		seen[m.Topic] = true
+		return len(seen) >= 40
+	})
+	o2 := mqtttest.NewObserver(t, b.URL())
+	msgs := o2.Subscribe(base + "/#")
+	disc := o2.Subscribe("homeassistant/#")
+	want := map[string]bool{base + "/availability": false, base + "/status": false, base + "/config": false,
+		base + "/meter1": false, base + "/meter2": false, base + "/info": false}
+	configs := map[string]string{}
+	payloads := map[string]string{}
+	deadline := time.After(5 * time.Second)
+	for missing := len(want); missing > 0 || len(configs) < 40; {
+		select {
+		case m := <-msgs:
+			if seen, ok := want[m.Topic]; ok && !seen {
+				if !m.Retained {
+					t.Fatalf("%s not retained", m.Topic)
+				}
+				want[m.Topic] = true
+				payloads[m.Topic] = m.Payload
+				missing--
+			}
+		case m := <-disc:
+			if strings.HasSuffix(m.Topic, "/config") && m.Retained {
+				configs[m.Topic] = m.Payload
+			}
+		case <-deadline:
+			var names []string
+			for k := range configs {
+				names = append(names, k)
+			}
+			t.Fatalf("retained topics seen %v, %d discovery configs: %v", want, len(configs), names)
+		}
+	}
+	var status map[string]any
+	if err := json.Unmarshal([]byte(payloads[base+"/status"]), &status); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"TimeStamp", "EvseState", "ChargerStarted", "ActualEnergy", "Meter2Status", "State", "Reason", "VehicleConnected"} {
+		if _, ok := status[k]; !ok {
+			t.Errorf("status lacks %s: %s", k, payloads[base+"/status"])
+		}
+	}
+	if payloads[base+"/availability"] != "online" {
+		t.Fatalf("availability %q", payloads[base+"/availability"])
+	}
+	for topic, p := range configs {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(p), &c); err != nil || c["unique_id"] == nil {
+			t.Fatalf("%s: not a discovery config: %s", topic, p)
+		}
+	}
+}
+
+// command publishes payload on topic and returns the answer on <base>/result.
+func command(t *testing.T, o *mqtttest.Observer, results <-chan mqtttest.Message, topic, payload string) result {
+	t.Helper()
+	o.Publish(topic, payload, false)
+	m := mqtttest.Wait(t, results, 3*time.Second, "result of "+topic, func(mqtttest.Message) bool { return true })
+	var r result
+	if err := json.Unmarshal([]byte(m.Payload), &r); err != nil {
+		t.Fatalf("result %q: %v", m.Payload, err)
+	}
+	return r
+}
+
+func TestMQTTCommands(t *testing.T) {
+	d, _, o := mqttDaemon(t)
+	results := o.Subscribe(base + "/result")
+	configs := o.Subscribe(base + "/config")
+	d.post("/sim/v1/State", `{"EvPlugged": true}`, nil)
+	eventually(t, 3*time.Second, func() string {
+		if s := d.sim(); s.PilotLevel != "B" {
+			return fmt.Sprintf("not B: %+v", s)
+		}
+		return ""
+	})
+
+	steps := []struct {
+		topic, payload string
+		ok             bool
+		key, answer    string
+	}{
+		{base + "/charging/set", "OFF", true, "Charging", "Set=>False"},
+		{base + "/charging/set", "OFF", true, "Charging", "Set=>False"}, // idempotent
+		{base + "/charging/set", "ON", true, "Charging", "Set=>True"},
+		{base + "/charging/set", "maybe", false, "", ""},
+		{base + "/config/ChargeCurrentBoost/set", "20", true, "ChargeCurrentBoost", "Set=>20"},
+		{base + "/boost/set", "ON", true, "Boost", "Set=>True"},
+		{base + "/config/ChargeCurrent/set", "10", true, "ChargeCurrent", "Set=>10"},
+		{base + "/config/ChargeCurrent/set", "abc", false, "ChargeCurrent", ""},
+		{base + "/config/ChargeCurrent/set", "99", false, "ChargeCurrent", ""},
+		{base + "/config/NoSuchField/set", "1", false, "NoSuchField", ""},
+		{base + "/power_available/set", "5000", false, "EVSEPowerAvailable", ""},
+		{base + "/set", `{"ChargeCurrent": 12, "Charge3Phase": false}`, true, "ChargeCurrent", "Set=>12"},
+		{base + "/set", `{"ChargeCurrent": 13, "Bogus": 1}`, false, "Bogus", ""},
+		{base + "/set", `not json`, false, "", ""},
+		{base + "/system/set", `{"SCode": "Bogus"}`, false, "", ""},
+		{base + "/system/set", `{"SCode": "WiFiSetToAP"}`, false, "WiFiSetToAP", "not supported"},
+	}
+	for _, s := range steps {
+		r := command(t, o, results, s.topic, s.payload)
+		if r.OK != s.ok {
+			t.Fatalf("%s %q: ok=%v want %v: %+v", s.topic, s.payload, r.OK, s.ok, r)
+		}
+		if s.key != "" {
+			got, has := r.Result[s.key]
+			if !has || (s.answer != "" && got != s.answer) {
+				t.Fatalf("%s %q: result %v, want %s=%q", s.topic, s.payload, r.Result, s.key, s.answer)
+			}
+		}
+	}
+	// The rejected ChargeCurrent values changed nothing: the retained config says 12.
+	cfg := mqtttest.Wait(t, configs, 3*time.Second, "config with ChargeCurrent 12", func(m mqtttest.Message) bool {
+		return strings.Contains(m.Payload, `"ChargeCurrent":12`) && strings.Contains(m.Payload, `"Charge3Phase":false`)
+	})
+	_ = cfg
+	var sc map[string]any
+	d.get("/webapi/v1/SystemConfig", &sc)
+	if sc["ChargeCurrent"] != float64(12) || sc["ChargeCurrentBoost"] != float64(20) {
+		t.Fatalf("WebAPI disagrees with MQTT: %v", sc)
+	}
+	// A transaction id is echoed.
+	r := command(t, o, results, base+"/set", `{"ChargeCurrent": 99, "transaction": "t-42"}`)
+	if r.OK || string(r.Transaction) != `"t-42"` {
+		t.Fatalf("transaction: %+v", r)
+	}
+}
+
+// TestMQTTRetainedCommandNotReplayed: a retained command left on the
+// broker is not applied when the daemon connects.
+func TestMQTTRetainedCommandNotReplayed(t *testing.T) {
+	b := mqtttest.Start(t)
+	o := mqtttest.NewObserver(t, b.URL())
+	o.Publish(base+"/config/ChargeCurrent/set", "7", true)
+	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\n", "EVSE_MQTT_URL="+b.URL())
+	mqtttest.Wait(t, o.Subscribe(base+"/config"), 3*time.Second, "config", func(m mqtttest.Message) bool { return true })
+	var sc map[string]any
+	d.get("/webapi/v1/SystemConfig", &sc)
+	if sc["ChargeCurrent"] != float64(16) {
+		t.Fatalf("retained command was applied: ChargeCurrent %v", sc["ChargeCurrent"])
+	}
+}
+
+// TestMQTTBrokerRestart: the broker dies and comes back without its
+// retained messages; the daemon is back within 2 s, online, subscribed and
+// with its state re-published.
+func TestMQTTBrokerRestart(t *testing.T) {
+	_, b, o := mqttDaemon(t)
+	mqtttest.Wait(t, o.Subscribe(base+"/availability"), 3*time.Second, "online", func(m mqtttest.Message) bool { return m.Payload == "online" })
+	b.Kill()
+	b.Restart()
+	back := time.Now()
+	o2 := mqtttest.NewObserver(t, b.URL())
+	av := o2.Subscribe(base + "/availability")
+	st := o2.Subscribe(base + "/status")
+	on := mqtttest.Wait(t, av, 3*time.Second, "online after restart", func(m mqtttest.Message) bool { return m.Payload == "online" })
+	if d := on.At.Sub(back); d > 2*time.Second {
+		t.Fatalf("back online %v after the broker returned, want ≤ 2 s", d)
+	}
+	mqtttest.Wait(t, st, 3*time.Second, "status re-published", func(m mqtttest.Message) bool { return true })
+	results := o2.Subscribe(base + "/result")
+	if r := command(t, o2, results, base+"/charging/set", "OFF"); !r.OK {
+		t.Fatalf("command after restart: %+v", r)
+	}
+	disc := o2.Subscribe("homeassistant/+/+/+/config")
+	mqtttest.Wait(t, disc, 3*time.Second, "discovery re-published", func(m mqtttest.Message) bool { return m.Payload != "" })
+}
+
+// TestMQTTKilledDaemonGoesOffline: SIGKILL leaves no chance to say goodbye;
+// the broker publishes the retained last will.
+func TestMQTTKilledDaemonGoesOffline(t *testing.T) {
+	d, _, o := mqttDaemon(t)
+	av := o.Subscribe(base + "/availability")
+	mqtttest.Wait(t, av, 3*time.Second, "online", func(m mqtttest.Message) bool { return m.Payload == "online" })
+	d.stop(syscall.SIGKILL)
+	m := mqtttest.Wait(t, av, 5*time.Second, "offline will", func(m mqtttest.Message) bool { return m.Payload == "offline" })
+	_ = m
+}
+
+// TestMQTTHomeAssistantBirth: HA's "online" makes the daemon re-announce.
+func TestMQTTHomeAssistantBirth(t *testing.T) {
+	_, _, o := mqttDaemon(t)
+	disc := o.Subscribe("homeassistant/+/+/+/config")
+	// drain the retained replay
+	mqtttest.Wait(t, disc, 3*time.Second, "discovery", func(m mqtttest.Message) bool { return true })
+	o.Publish("homeassistant/status", "online", false)
+	mqtttest.Wait(t, disc, 5*time.Second, "re-announce after HA birth", func(m mqtttest.Message) bool { return !m.Retained })
+}
