@@ -71,10 +71,15 @@ type Hardware struct {
 
 // Limiter tunes power limiting.
 type Limiter struct {
-	LeaseTTL        time.Duration `yaml:"lease_ttl"`
-	MeterStale      time.Duration `yaml:"meter_stale"`
-	MinPause        time.Duration `yaml:"min_pause"`
-	Fallback        string        `yaml:"fallback"` // minimum, pause, fixed
+	LeaseTTL   time.Duration `yaml:"lease_ttl"`
+	MeterStale time.Duration `yaml:"meter_stale"`
+	MinPause   time.Duration `yaml:"min_pause"`
+	// MaxPause caps the adaptive pause: after a charging run shorter than
+	// ShortRun the next pause's minimum doubles, up to MaxPause.
+	MaxPause        time.Duration `yaml:"max_pause"`
+	ShortRun        time.Duration `yaml:"short_run"`
+	EVResponse      time.Duration `yaml:"ev_response"` // how long a car may lag a reduction
+	Fallback        string        `yaml:"fallback"`    // minimum, pause, fixed
 	FallbackCurrent int           `yaml:"fallback_current"`
 }
 
@@ -122,6 +127,7 @@ func Defaults() Config {
 		Hardware: Hardware{Driver: "sim", MaxCurrent: 32},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
+			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
 			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent)},
 		MQTT:      bridge.Defaults(),
 		Publish:   Publish{MinInterval: time.Second, MaxInterval: 60 * time.Second, MeterInterval: 5 * time.Second},
@@ -206,6 +212,11 @@ func (c Config) Validate() error {
 	if c.Limiter.MinPause < 3*time.Second {
 		add("limiter.min_pause", "must be at least 3s (IEC 61851 pause in X1), got %v", c.Limiter.MinPause)
 	}
+	if c.Limiter.MaxPause < 0 || c.Limiter.ShortRun < 0 || c.Limiter.EVResponse < 0 || c.Limiter.EVResponse > 30*time.Second {
+		add("limiter", "max_pause and short_run must not be negative, ev_response must be 0…30s")
+	} else if err := c.Params().Limiter.Validate(); err != nil {
+		add("limiter", "%v", err)
+	}
 	switch c.Limiter.Fallback {
 	case "minimum", "pause":
 	case "fixed":
@@ -255,6 +266,9 @@ func (c Config) Params() controller.Params {
 	p.Limiter.LeaseTTL = c.Limiter.LeaseTTL
 	p.Limiter.MeterStale = c.Limiter.MeterStale
 	p.Limiter.MinPause = c.Limiter.MinPause
+	p.Limiter.MaxPause = c.Limiter.MaxPause
+	p.Limiter.ShortRun = c.Limiter.ShortRun
+	p.Limiter.EVResponse = c.Limiter.EVResponse
 	switch c.Limiter.Fallback {
 	case "pause":
 		p.Limiter.Fallback = controller.FallbackPause
