@@ -122,6 +122,9 @@ type Daemon struct {
 
 	hookMu     sync.Mutex
 	onSettings []func(settings.Settings)
+
+	initMu  sync.Mutex
+	initial settings.Settings // the configuration's settings: what FactoryDefault restores
 }
 
 // Run runs the daemon until ctx ends, then stops it safely: contactor
@@ -147,7 +150,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	if d.store, err = settings.NewStore(cfg.StateDir); err != nil {
 		return err
 	}
-	s := d.loadSettings()
+	s := d.loadSettings(cfg)
 	if d.energy, err = loadEnergy(cfg.StateDir); err != nil {
 		return fmt.Errorf("energy counter: %w", err)
 	}
@@ -241,18 +244,21 @@ func (d *Daemon) run(ctx context.Context) error {
 // loadSettings returns the persisted runtime settings, or the
 // configuration's initial settings when none were persisted or the
 // persisted ones no longer fit this installation.
-func (d *Daemon) loadSettings() settings.Settings {
-	s, err := d.store.Load(d.cfg.Settings)
+func (d *Daemon) loadSettings(cfg config.Config) settings.Settings {
+	d.initMu.Lock()
+	d.initial = cfg.Settings
+	d.initMu.Unlock()
+	s, err := d.store.Load(cfg.Settings)
 	switch {
 	case errors.Is(err, settings.ErrNoSettings):
-		return d.cfg.Settings
+		return cfg.Settings
 	case err != nil:
 		d.log.Error().Err(err).Msg("persisted settings unreadable; using the configuration's")
-		return d.cfg.Settings
+		return cfg.Settings
 	}
-	if es := s.Validate("", d.cfg.Hardware.MaxCurrent); len(es) > 0 {
+	if es := s.Validate("", cfg.Hardware.MaxCurrent); len(es) > 0 {
 		d.log.Error().Err(es).Msg("persisted settings invalid for this installation; using the configuration's")
-		return d.cfg.Settings
+		return cfg.Settings
 	}
 	return s
 }
@@ -366,24 +372,29 @@ func (d *Daemon) listenHTTP() (*http.Server, net.Listener, error) {
 func (d *Daemon) sinceStart() int64 { return time.Since(d.started).Milliseconds() }
 
 // restart is SystemInfo Reset: re-read the configuration, open the
-// contactor and start a fresh controller in-process.
+// contactor and start a fresh controller in-process. What the controller
+// and the meters use is taken from the new file (hardware, limiter,
+// settings, meter wiring); listeners and MQTT keep running as they are.
 func (d *Daemon) restart() error {
 	cfg, err := LoadConfig(d.opts)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	d.cfg = cfg
-	s := d.loadSettings()
+	s := d.loadSettings(cfg)
 	if err := d.ctrl.Restart(cfg.Params(), s); err != nil {
 		return err
 	}
+	d.meters.reconfigure(cfg.Meters)
 	d.meters.apply(s)
 	return nil
 }
 
 // factoryDefault restores the configuration's initial settings.
 func (d *Daemon) factoryDefault() error {
-	return d.ctrl.ReplaceSettings(d.cfg.Settings)
+	d.initMu.Lock()
+	s := d.initial
+	d.initMu.Unlock()
+	return d.ctrl.ReplaceSettings(s)
 }
 
 func splitListen(listen string) (host, port string) {

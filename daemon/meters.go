@@ -33,6 +33,15 @@ func newMeters(ctx context.Context, cfg config.Meters, ctrl *controller.Controll
 	return &meters{ctx: ctx, cfg: cfg, ctrl: ctrl, log: log, links: meter.NewLinks(log), typ: [2]int{-1, -1}}
 }
 
+// reconfigure takes new wiring details; every poller restarts on the next
+// apply.
+func (ms *meters) reconfigure(cfg config.Meters) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	ms.cfg = cfg
+	ms.typ = [2]int{-1, -1}
+}
+
 // apply starts, stops or restarts pollers to match the settings.
 func (ms *meters) apply(s settings.Settings) {
 	ms.mu.Lock()
