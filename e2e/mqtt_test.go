@@ -108,9 +108,10 @@ func TestMQTTCommands(t *testing.T) {
 	results := o.Subscribe(base + "/result")
 	configs := o.Subscribe(base + "/config")
 	d.post("/sim/v1/State", `{"EvPlugged": true}`, nil)
-	eventually(t, 3*time.Second, func() string {
-		if s := d.sim(); s.PilotLevel != "B" {
-			return fmt.Sprintf("not B: %+v", s)
+	eventually(t, 3*time.Second, func() string { // the controller, not just the car, must see B
+		var st map[string]any
+		if d.get("/webapi/v1/Status", &st); st["EvseState"] != float64(4) {
+			return fmt.Sprintf("EvseState %v, want 4 (connected)", st["EvseState"])
 		}
 		return ""
 	})
