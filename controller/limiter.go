@@ -1,7 +1,8 @@
 package controller
 
 import (
-	"math"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
@@ -19,16 +20,39 @@ const (
 	FallbackFixed                   // charge at LimiterParams.FallbackCurrent
 )
 
+var fallbackNames = [...]string{"minimum", "pause", "fixed"}
+
+// String names the mode as the configuration spells it.
+func (f Fallback) String() string {
+	if f < 0 || int(f) >= len(fallbackNames) {
+		return "unknown"
+	}
+	return fallbackNames[f]
+}
+
 // LimiterParams tune the power limiter (ControlStrategy 1 and the remote
 // supervisor).
 type LimiterParams struct {
-	LeaseTTL        time.Duration // a supervisor setpoint's time to live
-	MeterStale      time.Duration // control meter reading older than this is stale
-	MinPause        time.Duration // a pause lasts at least this long
+	LeaseTTL   time.Duration // a supervisor setpoint's time to live
+	MeterStale time.Duration // control meter reading older than this is stale
+	MinPause   time.Duration // a pause lasts at least this long
+	// MaxPause caps the adaptive minimum pause: when charging after a
+	// resume lasted less than ShortRun, the next pause's minimum doubles
+	// (up to MaxPause), so passing clouds do not cycle the contactor every
+	// minute; a run of ShortRun or more resets it to MinPause. MaxPause ≤
+	// MinPause turns this off.
+	MaxPause        time.Duration
+	ShortRun        time.Duration
 	ResumeMargin    units.Amps    // resume only with this much above 6 A
 	StepInterval    time.Duration // increases at most this often
 	Fallback        Fallback
 	FallbackCurrent units.Amps
+	// EVResponse bounds how long an EV may keep drawing the old current
+	// after the advertised current drops (IEC 61851-1 allows 5 s). Without
+	// a statistics meter the limiter assumes the EV may still draw the
+	// highest current advertised within this window, so a reduction the
+	// control meter does not show yet is not taken for new house load.
+	EVResponse time.Duration
 }
 
 // DefaultLimiterParams returns the defaults documented in the README.
@@ -37,11 +61,37 @@ func DefaultLimiterParams() LimiterParams {
 		LeaseTTL:        60 * time.Second,
 		MeterStale:      10 * time.Second,
 		MinPause:        60 * time.Second,
+		MaxPause:        2 * time.Minute,
+		ShortRun:        90 * time.Second,
 		ResumeMargin:    0.5,
 		StepInterval:    5 * time.Second,
 		Fallback:        FallbackMinimum,
 		FallbackCurrent: 6,
+		EVResponse:      5 * time.Second,
 	}
+}
+
+// ErrLimiterParams reports limiter parameters that would break invariants
+// 15 and 16 (a value held forever, or a pause without hysteresis).
+var ErrLimiterParams = errors.New("invalid limiter parameters")
+
+// Validate reports the first parameter that breaks the issue-6 rules.
+func (p LimiterParams) Validate() error {
+	switch {
+	case p.LeaseTTL <= 0:
+		return fmt.Errorf("%w: LeaseTTL %v must be positive", ErrLimiterParams, p.LeaseTTL)
+	case p.MeterStale <= 0:
+		return fmt.Errorf("%w: MeterStale %v must be positive", ErrLimiterParams, p.MeterStale)
+	case p.MinPause < 0 || p.MaxPause < 0 || p.ShortRun < 0:
+		return fmt.Errorf("%w: MinPause %v, MaxPause %v and ShortRun %v must not be negative", ErrLimiterParams, p.MinPause, p.MaxPause, p.ShortRun)
+	case p.ResumeMargin < 0.5:
+		return fmt.Errorf("%w: ResumeMargin %v A must be at least 0.5 A", ErrLimiterParams, p.ResumeMargin)
+	case p.Fallback < FallbackMinimum || p.Fallback > FallbackFixed:
+		return fmt.Errorf("%w: unknown fallback %d", ErrLimiterParams, p.Fallback)
+	case p.Fallback == FallbackFixed && p.FallbackCurrent < settings.MinCurrent:
+		return fmt.Errorf("%w: FallbackCurrent %v A below %d A", ErrLimiterParams, p.FallbackCurrent, settings.MinCurrent)
+	}
+	return nil
 }
 
 // LimitSource names what sets the current limit in force.
@@ -62,13 +112,41 @@ const (
 var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback"}
 
 // String names the source.
-func (s LimitSource) String() string { return sourceNames[s] }
+func (s LimitSource) String() string {
+	if s < 0 || int(s) >= len(sourceNames) {
+		return "unknown"
+	}
+	return sourceNames[s]
+}
 
 // lease is a supervisor's power setpoint with its expiry.
 type lease struct {
 	power   units.Watts
 	expires time.Time
 	valid   bool
+}
+
+// evDraw is what the EV draws, as the machine knows it.
+type evDraw struct {
+	measured bool          // from a fresh statistics meter reading
+	at       time.Time     // when it was measured
+	phase    [3]units.Amps // per phase (measured only)
+	power    units.Watts   // total (measured only)
+}
+
+// limitInput is what the machine hands the limiter every step.
+type limitInput struct {
+	ceiling    units.Amps // every other limit (configuration, boost, cable, hardware)
+	advertised units.Amps // what the EV may draw now (0 with the PWM off or the contactor open)
+	ev         evDraw
+	phases     int
+}
+
+// change records a change of the advertised current at at; before it the
+// EV was offered from.
+type change struct {
+	at   time.Time
+	from units.Amps
 }
 
 // limiter turns the control meter or the supervisor's lease into one more
@@ -78,104 +156,250 @@ type lease struct {
 type limiter struct {
 	p LimiterParams
 
-	active    bool        // a limit applies at all
-	out       units.Amps  // current allowed now (0 = paused)
-	paused    bool        // out is 0 because of too little power
-	pausedAt  time.Time   // when the pause began
-	raisedAt  time.Time   // last increase
-	available units.Watts // power available for charging (reported)
-	source    LimitSource // limiter, supervisor or fallback
+	active    bool          // a limit applies at all
+	out       units.Amps    // current allowed now (0 = paused)
+	paused    bool          // out is 0 because of too little power (or the pause fallback)
+	pausedAt  time.Time     // when the pause began
+	pauseMin  time.Duration // this pause's minimum (MinPause, or more after short runs)
+	resumedAt time.Time     // when charging last resumed after a pause
+	lastPause time.Duration // the previous pause's minimum
+	changedAt time.Time     // last change of out: increases wait StepInterval after it
+	upSince   time.Time     // more than out has been surely available since (zero: not now)
+	upMin     units.Amps    // the least surely available since upSince
+	available units.Watts   // power available for charging (reported)
+	source    LimitSource   // limiter, supervisor or fallback
+	super     bool          // the input is the supervisor's lease, not the control meter
 	stale     bool
+	staleAt   time.Time // when the input went stale
+	why       string    // reason for a pause; set on transitions only (no allocation per step)
 	lease     lease
 	site      hw.MeterReading
 	siteOK    bool
+
+	adv  units.Amps // advertised current last step
+	chg  [32]change // recent changes of the advertised current (ring)
+	nChg int
 }
 
 // setLease stores a supervisor setpoint valid for the lease TTL.
 func (l *limiter) setLease(w units.Watts, now time.Time) {
-	l.lease = lease{power: w, expires: now.Add(l.p.LeaseTTL), valid: true}
+	l.lease = lease{power: max(w, 0), expires: now.Add(l.p.LeaseTTL), valid: true}
 }
 
-// update recomputes the limit. ev is the EV's power per phase now, phases
-// the phases it charges on.
-func (l *limiter) update(now time.Time, s *settings.Settings, evPhase [3]units.Amps, evPower units.Watts, phases int) {
-	if phases < 1 {
-		phases = 1
-	}
-	var target units.Amps
+// update recomputes the limit from the inputs at now.
+func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
+	l.track(now, in.advertised)
+	phases := max(in.phases, 1)
+	var lo, hi units.Amps // available current per phase, not rounded (bounds)
+	wasStale := l.stale
 	l.stale = false
 	switch {
 	case s.Meter2Type == settings.MeterRemoteSuperv:
-		l.active, l.source = true, SourceSupervisor
+		l.active, l.source, l.super = true, SourceSupervisor, true
 		if !l.lease.valid || !now.Before(l.lease.expires) {
 			l.lease.valid = false
 			l.stale = true
 			break
 		}
-		l.available = l.lease.power
-		target = units.CurrentFor(l.lease.power, phases)
-	case s.ControlStrategy == 1 && settings.IsModbusMeter(s.Meter2Type):
-		l.active, l.source = true, SourceLimiter
-		if !l.siteOK || now.Sub(l.site.At) > l.p.MeterStale {
+		lo = units.CurrentFor(l.lease.power, phases)
+		hi = lo
+	case s.ControlStrategy == 1:
+		l.active, l.source, l.super = true, SourceLimiter, false
+		// No control meter configured counts as stale: the user asked for
+		// a limit we cannot measure, so the safe fallback applies.
+		if !settings.IsModbusMeter(s.Meter2Type) || !l.siteOK || now.Sub(l.site.At) > l.p.MeterStale {
 			l.stale = true
 			break
 		}
-		avail := units.Watts(s.ControlLimit) - l.site.Power + evPower
-		l.available = avail
-		target = units.CurrentFor(avail, phases)
-		if l.site.HasPhases {
-			for i := 0; i < phases && i < 3; i++ {
-				other := l.site.PhaseCurrent[i] - evPhase[i]
-				if pl := units.Amps(s.PhaseCurrentLimit) - other; pl < target {
-					target = pl
-				}
-			}
-		}
+		lo, hi = l.fromMeter(s, in, phases)
 	default:
-		l.active, l.paused, l.stale = false, false, false
-		l.out, l.available = 0, 0
+		// Limiter off: a stale or absent control meter never blocks charging.
+		*l = limiter{p: l.p, lease: l.lease, site: l.site, siteOK: l.siteOK, adv: l.adv, chg: l.chg, nChg: l.nChg}
 		return
 	}
 	if l.stale {
+		if !wasStale {
+			l.staleAt = now
+		}
 		l.source = SourceFallback
 		switch l.p.Fallback {
 		case FallbackPause:
-			target = 0
+			lo = 0
 		case FallbackFixed:
-			target = l.p.FallbackCurrent
+			lo = l.p.FallbackCurrent
 		default:
-			target = settings.MinCurrent
+			lo = settings.MinCurrent
 		}
-		l.available = units.PowerFor(target, phases)
+		hi = lo
 	}
-	target = units.Amps(math.Floor(float64(target)))
-	l.step(now, target)
+	l.available = units.PowerFor(max(lo, 0), phases)
+	if in.ceiling > 0 {
+		// Ramp relative to what can really be advertised, so a climb is
+		// gradual on the pilot and not only inside the limiter.
+		lo, hi = min(lo, in.ceiling), min(hi, in.ceiling)
+	}
+	l.step(now, lo, hi, s.ControlLimit, wasStale != l.stale)
 }
 
-// step applies the dynamics to a new target current.
-func (l *limiter) step(now time.Time, target units.Amps) {
-	switch {
-	case target < settings.MinCurrent:
-		if !l.paused {
-			l.paused, l.pausedAt = true, now
-		}
-		l.out = 0
-	case l.paused:
-		if now.Sub(l.pausedAt) >= l.p.MinPause && target >= settings.MinCurrent+l.p.ResumeMargin {
-			l.paused = false
-			l.out = settings.MinCurrent
-			l.raisedAt = now
-		}
-	case target < l.out:
-		l.out = target // protecting the fuse outranks the 5 s spacing
-	case target > l.out && now.Sub(l.raisedAt) >= l.p.StepInterval:
-		// Climb half the gap (at least 1 A) per step so noisy surplus is
-		// followed smoothly rather than overshot.
-		up := units.Amps(math.Max(1, math.Floor(float64(target-l.out)/2)))
-		if l.out == 0 {
-			up = target
-		}
-		l.out = min(l.out+up, target)
-		l.raisedAt = now
+// fromMeter applies the issue-6 formula to the control meter's reading:
+// (limit − site + EV) / (230 V × phases), and per phase
+// PhaseCurrentLimit − (I_phase − I_EV,phase). Without a measured EV draw
+// it returns the result for the least (lo) and the most (hi) the EV may
+// have drawn when the meter read.
+func (l *limiter) fromMeter(s *settings.Settings, in limitInput, phases int) (lo, hi units.Amps) {
+	if d := in.ev.at.Sub(l.site.At); in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew {
+		a := l.formula(s, in.ev, phases)
+		return a, a
 	}
+	evLo, evHi := l.evRange(l.site.At)
+	return l.formula(s, uniform(evLo, phases), phases), l.formula(s, uniform(evHi, phases), phases)
+}
+
+// maxMeterSkew is how far apart the statistics and control meters may
+// read for the EV's measured draw to stand for its draw at the control
+// meter's reading; further apart, the limiter bounds it from the pilot.
+const maxMeterSkew = 2 * time.Second
+
+// uniform is an EV drawing a on each of its phases.
+func uniform(a units.Amps, phases int) evDraw {
+	d := evDraw{power: units.PowerFor(a, phases)}
+	for i := 0; i < phases && i < 3; i++ {
+		d.phase[i] = a
+	}
+	return d
+}
+
+func (l *limiter) formula(s *settings.Settings, ev evDraw, phases int) units.Amps {
+	raw := units.CurrentFor(units.Watts(s.ControlLimit)-l.site.Power+ev.power, phases)
+	if l.site.HasPhases {
+		for i := 0; i < phases && i < 3; i++ {
+			site := l.site.PhaseCurrent[i]
+			if l.site.PhasePower[i] < 0 {
+				site = -site // exporting: the EV's current first cancels the export
+			}
+			if pl := units.Amps(s.PhaseCurrentLimit) - (site - ev.phase[i]); pl < raw {
+				raw = pl
+			}
+		}
+	}
+	return raw
+}
+
+// step applies the dynamics to the available current, known to lie in
+// [lo, hi]: reductions and pauses follow hi (what is surely too much),
+// increases and resumes follow lo (what is surely available).
+func (l *limiter) step(now time.Time, lo, hi units.Amps, limitW int, staleChanged bool) {
+	if l.paused && staleChanged {
+		l.why = l.pauseText(limitW, true) // the reason changed while paused
+	}
+	up := lo.Floor()
+	switch {
+	case l.paused || up <= l.out:
+		l.upSince = time.Time{}
+	case l.upSince.IsZero():
+		l.upSince, l.upMin = now, lo
+	default:
+		l.upMin = min(l.upMin, lo)
+	}
+	switch {
+	case l.paused:
+		// The fallback current is a configured value, not a measurement
+		// that could be noise, so it needs no margin; MinPause still holds.
+		need := settings.MinCurrent + l.p.ResumeMargin
+		if l.stale {
+			need = settings.MinCurrent
+		}
+		if now.Sub(l.pausedAt) >= max(l.pauseMin, l.p.MinPause) && lo >= need {
+			// Resume at what is surely available: the 0.5 A margin and the
+			// pause already filtered noise, and the EV ramps up by itself.
+			l.paused, l.why, l.resumedAt = false, "", now
+			l.out, l.changedAt = max(up, settings.MinCurrent), now
+		}
+	case hi.Floor() < settings.MinCurrent || l.out == 0 && up < settings.MinCurrent:
+		l.paused, l.pausedAt, l.changedAt = true, now, now
+		l.pauseMin = l.p.MinPause
+		if !l.resumedAt.IsZero() && now.Sub(l.resumedAt) < l.p.ShortRun {
+			l.pauseMin = min(max(l.pauseMin, 2*l.lastPause), l.p.MaxPause)
+		}
+		l.lastPause = max(l.pauseMin, l.p.MinPause)
+		l.out = 0
+		l.why = l.pauseText(limitW, false)
+	case hi.Floor() < l.out:
+		l.out, l.changedAt = hi.Floor(), now // protecting the fuse outranks the 5 s spacing
+	case l.out == 0 && up >= settings.MinCurrent:
+		l.out, l.changedAt = up, now // first value since the limiter became active
+	case !l.upSince.IsZero() && now.Sub(l.upSince) >= l.p.StepInterval && now.Sub(l.changedAt) >= l.p.StepInterval:
+		// Climb only on a surplus that held for a whole StepInterval, and
+		// half the gap (at least 1 A) per step, so a noisy signal is
+		// followed smoothly rather than chased up and down.
+		up = l.upMin.Floor()
+		l.out, l.changedAt = min(l.out+max(1, ((up-l.out)/2).Floor()), up), now
+		l.upSince, l.upMin = now, lo // the next step needs its own StepInterval of surplus
+	}
+}
+
+// pauseText explains a pause; it runs on transitions only. ongoing says
+// the pause began earlier for another reason.
+func (l *limiter) pauseText(limitW int, ongoing bool) string {
+	resume := l.pausedAt.Add(max(l.pauseMin, l.p.MinPause)).UTC().Format("15:04:05")
+	input := "control meter reading"
+	if l.super {
+		input = "supervisor lease"
+	}
+	switch {
+	case l.stale:
+		return fmt.Sprintf("paused: %s stale since %s (fallback %s; earliest resume %s)",
+			input, l.staleAt.UTC().Format("15:04:05"), l.p.Fallback, resume)
+	case ongoing:
+		return fmt.Sprintf("paused: %s fresh again; minimum pause until %s, then ≥ %.1f A needed",
+			input, resume, float64(settings.MinCurrent+l.p.ResumeMargin))
+	case l.super:
+		return fmt.Sprintf("paused: supervisor grants %.0f W, below 6 A; earliest resume %s with ≥ %.1f A",
+			float64(l.lease.power), resume, float64(settings.MinCurrent+l.p.ResumeMargin))
+	}
+	return fmt.Sprintf("paused: %.0f W available under the %d W limit, below 6 A; earliest resume %s with ≥ %.1f A",
+		float64(l.available), limitW, resume, float64(settings.MinCurrent+l.p.ResumeMargin))
+}
+
+// track records changes of the advertised current for evRange.
+func (l *limiter) track(now time.Time, adv units.Amps) {
+	if adv != l.adv {
+		l.chg[l.nChg%len(l.chg)] = change{at: now, from: l.adv}
+		l.nChg++
+	}
+	l.adv = adv
+}
+
+// evRange bounds what the EV drew when the control meter read at: the
+// currents advertised from at − EVResponse until at.
+func (l *limiter) evRange(at time.Time) (lo, hi units.Amps) {
+	from := at.Add(-l.p.EVResponse)
+	n := min(l.nChg, len(l.chg))
+	v, i := l.adv, 0
+	for ; i < n; i++ { // changes after the reading: the meter saw what came before
+		c := l.chg[(l.nChg-1-i)%len(l.chg)]
+		if !c.at.After(at) {
+			break
+		}
+		v = c.from
+	}
+	lo, hi = v, v
+	for ; i < n; i++ {
+		c := l.chg[(l.nChg-1-i)%len(l.chg)]
+		if !c.at.After(from) {
+			break
+		}
+		v = c.from
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// pauseReason is the text for Status.Reason while the limiter pauses
+// charging; "" when it does not.
+func (l *limiter) pauseReason() string {
+	if !l.active || !l.paused {
+		return ""
+	}
+	return l.why
 }

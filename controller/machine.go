@@ -32,10 +32,11 @@ type Machine struct {
 	lockRetryAt   time.Time
 
 	// fault handling
-	fault      Fault
-	faultAt    time.Time
-	relayTries int
-	diodeBadAt time.Time // first sample of a bad diode level; zero when fine
+	fault        Fault
+	faultAt      time.Time
+	relayTries   int
+	resetPending bool      // Reset accepted; clear once F has been held FHold
+	diodeBadAt   time.Time // first sample of a bad diode level; zero when fine
 
 	// per plug-in / session
 	plugged      bool
@@ -94,12 +95,13 @@ func (m *Machine) Step(now time.Time) {
 	s := m.board.Pilot.Sample()
 	epo := m.board.EPO.Pressed()
 	fb := m.board.Contactor.Closed()
+	raw := Classify(s.High)
 	if !m.inF {
-		m.cp.update(Classify(s.High), now, m.p.Debounce)
+		m.cp.update(raw, now, m.p.Debounce)
 	}
 	level := m.cp.level
 
-	m.detectFaults(now, s, level, epo, fb)
+	m.detectFaults(now, s, level, raw, epo, fb)
 	if m.fault != FaultNone {
 		m.runFault(now, level, epo, fb)
 	} else {
@@ -110,7 +112,7 @@ func (m *Machine) Step(now time.Time) {
 
 // detectFaults enters a fault when a new one appears. EPO and welding
 // outrank the others.
-func (m *Machine) detectFaults(now time.Time, s hw.PilotSample, level Level, epo, fb bool) {
+func (m *Machine) detectFaults(now time.Time, s hw.PilotSample, level, raw Level, epo, fb bool) {
 	if m.fault == FaultWeld {
 		return // latched
 	}
@@ -135,7 +137,9 @@ func (m *Machine) detectFaults(now time.Time, s hw.PilotSample, level Level, epo
 		m.enterFault(FaultCPShort, now)
 	case level == LevelInvalid || (level == LevelF && !m.inF):
 		m.enterFault(FaultGeneral, now)
-	case m.set.ChargerMode == settings.ModeCaseB && connected(level) && !m.ppValid():
+	case m.set.ChargerMode == settings.ModeCaseB && connected(level) && raw != LevelA && !m.ppValid():
+		// Not while the raw pilot already reads A: at unplug PP opens
+		// before the debounced level gets there.
 		m.enterFault(FaultPP, now)
 	case m.contactor && m.set.ChargerMode == settings.ModeCaseB && !m.board.Lock.Locked():
 		m.enterFault(FaultLock, now) // lock lost under load
@@ -164,6 +168,7 @@ func (m *Machine) diodeFault(now time.Time, s hw.PilotSample, level Level) bool 
 
 func (m *Machine) enterFault(f Fault, now time.Time) {
 	m.fault, m.faultAt = f, now
+	m.resetPending = false // a new fault needs its own reset
 	m.setContactor(false, now)
 	m.setDuty(DutyNegative, now)
 	m.wakeUntil = time.Time{}
@@ -176,6 +181,10 @@ func (m *Machine) runFault(now time.Time, level Level, epo, fb bool) {
 	m.target, m.reason = 0, m.fault.String()
 	if now.Sub(m.faultAt) < m.p.FHold {
 		m.setDuty(DutyNegative, now)
+		return
+	}
+	if m.resetPending {
+		m.clearReset(now)
 		return
 	}
 	m.setDuty(DutySteady, now)
@@ -221,18 +230,33 @@ func (m *Machine) runFault(now time.Time, level Level, epo, fb bool) {
 }
 
 // Reset clears a latched fault when that is safe (the contactor reads
-// open) and stops the session. It returns false when a weld persists.
+// open) and stops the session. It returns false when a weld persists. A
+// fault younger than FHold is cleared only once F has been held that long
+// (IEC 61851-1 Table A.5); without a fault the pilot is left alone, so a
+// running wake-up pulse keeps its length.
 func (m *Machine) Reset(now time.Time) bool {
 	if m.board.Contactor.Closed() {
 		return false
 	}
-	m.fault = FaultNone
 	m.relayTries, m.lockTries = 0, 0
 	m.setContactor(false, now)
-	m.setDuty(DutySteady, now)
 	m.endSession(now)
-	m.cp = debouncer{}
+	if m.fault == FaultNone {
+		return true
+	}
+	if now.Sub(m.faultAt) < m.p.FHold {
+		m.resetPending = true
+		return true
+	}
+	m.clearReset(now)
 	return true
+}
+
+// clearReset ends a fault cleared by Reset and re-reads the pilot afresh.
+func (m *Machine) clearReset(now time.Time) {
+	m.fault, m.resetPending = FaultNone, false
+	m.setDuty(DutySteady, now)
+	m.cp = debouncer{}
 }
 
 func connected(l Level) bool { return l == LevelB || l == LevelC || l == LevelD }
@@ -283,9 +307,15 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 	default:
 		m.reason = ""
 	}
+	if caseB && m.cable == 0 {
+		offer = false // never PWM without a valid cable, even before the PP fault is judged
+	}
 	if caseB {
 		if m.session {
 			m.driveLock(now)
+			if m.fault != FaultNone {
+				return // lock jammed: enterFault made the outputs safe, F stays
+			}
 			if !m.board.Lock.Locked() {
 				offer = false
 				if m.reason == "" {
@@ -305,6 +335,9 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 	m.paceDuty(now, duty)
 
 	charging := level == LevelC || level == LevelD && m.p.Ventilation
+	if caseB && m.cable == 0 {
+		charging = false // PP lost (cable pulled or broken): no current, whatever the pilot says
+	}
 	switch {
 	case !charging:
 		m.setContactor(false, now) // C/D ended: open at once
@@ -326,10 +359,12 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 
 // mayClose checks invariant 1's conditions that runNormal has not already.
 func (m *Machine) mayClose(now time.Time) bool {
-	if !m.diodeOK || now.Sub(m.cp.since) < m.p.CStable {
+	// A pending candidate means the raw pilot already disagrees with the
+	// debounced level: never close on a level that may be ending.
+	if !m.diodeOK || m.cp.cand != LevelNone || now.Sub(m.cp.since) < m.p.CStable {
 		return false
 	}
-	if m.set.ChargerMode == settings.ModeCaseB && (!m.lockCmd || !m.board.Lock.Locked()) {
+	if m.set.ChargerMode == settings.ModeCaseB && (!m.lockCmd || !m.board.Lock.Locked() || !m.ppValid()) {
 		return false
 	}
 	return !now.Before(m.wakeUntil)
@@ -354,7 +389,9 @@ func (m *Machine) paceDuty(now time.Time, duty int) {
 	if duty == m.duty {
 		return
 	}
-	if m.contactor && IsPWM(duty) && IsPWM(m.duty) && duty > m.duty && now.Sub(m.dutyChangedAt) < m.p.DutyInterval {
+	// Resuming after a stop or pause while the contactor is still closed
+	// is an increase too (from 0 A).
+	if m.contactor && IsPWM(duty) && CurrentForDuty(duty) > CurrentForDuty(m.duty) && now.Sub(m.dutyChangedAt) < m.p.DutyInterval {
 		return
 	}
 	if IsPWM(duty) {
@@ -421,7 +458,12 @@ func (m *Machine) setLock(locked bool, now time.Time) {
 }
 
 func (m *Machine) setDuty(d int, now time.Time) {
+	wasF := m.inF
 	m.inF = d == DutyNegative
+	if wasF && !m.inF {
+		// The pilot was not read during F: C must prove stable anew.
+		m.cp.since = now
+	}
 	if d == m.duty {
 		return
 	}

@@ -53,10 +53,10 @@ const diodeLow units.Volts = -10
 // debouncer accepts a new pilot level only once it has been seen for the
 // debounce time, so a spike never changes the state.
 type debouncer struct {
-	level      Level // accepted level
-	since      time.Time
-	cand       Level
-	candSince  time.Time
+	level     Level // accepted level
+	since     time.Time
+	cand      Level
+	candSince time.Time
 }
 
 func (d *debouncer) update(l Level, now time.Time, deb time.Duration) {

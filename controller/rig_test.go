@@ -11,11 +11,15 @@ import (
 // rig is a machine on a simulator with a virtual clock advanced in 10 ms
 // ticks, as the daemon's loop does.
 type rig struct {
-	t   testing.TB
-	now time.Time
-	sim *sim.Sim
-	m   *Machine
-	st  Status
+	probe // recording board; pilot interference on demand
+	t     testing.TB
+	now   time.Time
+	st    Status
+	// guard, when set, checks the safety invariants after every step.
+	guard *safety
+	reset bool // a Reset was accepted before the next step
+	// closings counts contactor close commands.
+	closings int
 }
 
 const tick = 10 * time.Millisecond
@@ -28,8 +32,12 @@ func newRig(t testing.TB, mutate func(*Params, *settings.Settings)) *rig {
 	if mutate != nil {
 		mutate(&p, &s)
 	}
-	sm := sim.New(epoch)
-	r := &rig{t: t, now: epoch, sim: sm, m: NewMachine(sm.Board(), p, s)}
+	r := &rig{t: t, now: epoch}
+	r.m = NewMachine(r.wrap(sim.New(epoch)), p, s)
+	r.m.Snapshot(r.now, &r.st)
+	if r.st.State != StateWaiting {
+		t.Fatalf("before the first step: state %v, want waiting", r.st.State)
+	}
 	r.step()
 	return r
 }
@@ -37,8 +45,30 @@ func newRig(t testing.TB, mutate func(*Params, *settings.Settings)) *rig {
 func (r *rig) step() {
 	r.now = r.now.Add(tick)
 	r.sim.Tick(r.now)
+	was := r.cont.cmd
+	o := r.before(r.now, r.reset)
+	r.reset = false
 	r.m.Step(r.now)
+	if r.pilot.glitchN > 0 {
+		r.pilot.glitchN--
+	}
+	if r.cont.cmd && !was {
+		r.closings++
+	}
 	r.m.Snapshot(r.now, &r.st)
+	if r.guard != nil {
+		r.after(&o, &r.st)
+		if bad := r.guard.check(o); len(bad) > 0 {
+			r.t.Fatalf("t=%v: %v (status %+v)", r.now.Sub(epoch), bad, r.st)
+		}
+	}
+}
+
+// resetFault calls Machine.Reset and tells the guard when it was accepted.
+func (r *rig) resetFault() bool {
+	ok := r.m.Reset(r.now)
+	r.reset = r.reset || ok
+	return ok
 }
 
 // run advances d in ticks.

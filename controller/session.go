@@ -147,11 +147,23 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	if !m.contactor {
 		phases = m.phasesWanted()
 	}
-	var evPhase [3]units.Amps
-	for i := 0; i < phases && i < 3; i++ {
-		evPhase[i] = m.curNow
+	in := limitInput{ceiling: a, phases: phases}
+	if m.contactor && IsPWM(m.duty) {
+		in.advertised = CurrentForDuty(m.duty)
 	}
-	m.lim.update(now, &m.set, evPhase, m.powerNow, phases)
+	if m.meter1OK && now.Sub(m.meter1.At) <= m.p.Limiter.MeterStale {
+		// The statistics meter shows what the EV really draws, polled
+		// like the control meter; without it the limiter bounds the draw
+		// from the advertised current.
+		in.ev = evDraw{measured: true, at: m.meter1.At, power: m.meter1.Power, phase: m.meter1.PhaseCurrent}
+		if !m.meter1.HasPhases {
+			in.ev.phase = [3]units.Amps{}
+			for i := 0; i < phases && i < 3; i++ {
+				in.ev.phase[i] = units.CurrentFor(m.meter1.Power, phases)
+			}
+		}
+	}
+	m.lim.update(now, &m.set, in)
 	if m.lim.active && m.lim.out < a {
 		a, src = m.lim.out, m.lim.source
 	}

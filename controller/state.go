@@ -9,18 +9,18 @@ type EvseState int
 
 // The twelve EVSE states of the vendor's WebAPI, in its order.
 const (
-	StateWaiting     EvseState = iota // controller starting, inputs not settled yet
-	StateIdle                         // A: no vehicle
-	StateRelayErr                     // F: contactor welded or failed to close
-	StateEPO                          // F: emergency stop pressed
-	StateConnected                    // B: vehicle connected, not charging
-	StateCharge                       // C: vehicle ready (charging or paused)
-	StateVent                         // D: vehicle ready, asks for ventilation
-	StateDiodeErr                     // F: EV diode missing or shorted
-	StateErrE                         // F: CP shorted to PE (state E)
-	StateGeneralErr                   // F: implausible pilot level
-	StatePPErr                        // F: Case B cable PP coding invalid
-	StateLockErr                      // F: cable lock did not engage or was lost
+	StateWaiting    EvseState = iota // controller starting, inputs not settled yet
+	StateIdle                        // A: no vehicle
+	StateRelayErr                    // F: contactor welded or failed to close
+	StateEPO                         // F: emergency stop pressed
+	StateConnected                   // B: vehicle connected, not charging
+	StateCharge                      // C: vehicle ready (charging or paused)
+	StateVent                        // D: vehicle ready, asks for ventilation
+	StateDiodeErr                    // F: EV diode missing or shorted
+	StateErrE                        // F: CP shorted to PE (state E)
+	StateGeneralErr                  // F: implausible pilot level
+	StatePPErr                       // F: Case B cable PP coding invalid
+	StateLockErr                     // F: cable lock did not engage or was lost
 	numStates
 )
 
@@ -61,7 +61,7 @@ func (s EvseState) VendorName() string {
 //     stopped and must be started again (or auto-starts on the next plug-in).
 //   - FaultWeld latches until Reset, and Reset clears it only when the
 //     contactor feedback reads open.
-//   - FaultRelayOpen retries after RelayRetry, at most RelayAttempts times
+//   - FaultRelayOpen retries after RelayRetry, at most Params.RelayTries times
 //     per plug-in, then holds until the vehicle is unplugged.
 //   - FaultCPShort (state E) clears when the pilot reads a valid level again.
 //   - FaultDiode, FaultGeneral and FaultLock clear when the vehicle is

@@ -109,7 +109,10 @@ func (s *Sim) advance() {
 	if s.lockCmd != s.locked && s.fault != FaultLockJam && now.Sub(s.lockCmdAt) >= s.lockDelay {
 		s.locked = s.lockCmd
 	}
-	if s.duty == 0 && !s.negativeSince.IsZero() && now.Sub(s.negativeSince) >= time.Second {
+	if !s.ev.Plugged {
+		s.woken = false // a sleeping car plugged in again needs a new wake-up
+	}
+	if s.ev.Plugged && s.duty == 0 && !s.negativeSince.IsZero() && now.Sub(s.negativeSince) >= time.Second {
 		s.woken = true
 	}
 	pwm := s.duty >= 100 && s.duty <= 960

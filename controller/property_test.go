@@ -1,0 +1,376 @@
+package controller
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+var (
+	propSteps = flag.Int("steps", 2_000_000, "steps of the safety property test (longer runs: -steps=5000000)")
+	propSeed  = flag.Int64("seed", 0, "seed of the safety property test (0: from the clock, printed)")
+)
+
+// chooser is the source of the harness's decisions: math/rand for the
+// property test, the fuzzer's bytes for FuzzSafety.
+type chooser interface{ Intn(n int) int }
+
+// byteChooser reads decisions from a byte string; once it is used up
+// every decision is 0, which the harness reads as "just tick".
+type byteChooser struct{ b []byte }
+
+func (c *byteChooser) Intn(n int) int {
+	if len(c.b) < 2 {
+		c.b = nil
+		return 0
+	}
+	v := int(binary.BigEndian.Uint16(c.b))
+	c.b = c.b[2:]
+	return v % n
+}
+
+// Board wrappers record the commands the machine really sends, so the
+// invariants judge the hardware's inputs, not the machine's own account.
+type recPilot struct {
+	hw.Pilot
+	duty    int
+	glitch  units.Volts // reading forced by interference
+	glitchN int         // samples left that read glitch
+}
+
+// Sample returns the simulator's sample, or the glitch while one lasts.
+func (p *recPilot) Sample() hw.PilotSample {
+	if p.glitchN > 0 {
+		return hw.PilotSample{High: p.glitch, Low: p.glitch}
+	}
+	return p.Pilot.Sample()
+}
+
+func (p *recPilot) SetDuty(d int) { p.duty = d; p.Pilot.SetDuty(d) }
+func (p *recPilot) Halt()         { p.duty = DutySteady; p.Pilot.Halt() }
+
+type recContactor struct {
+	hw.Contactor
+	cmd bool
+}
+
+func (c *recContactor) Set(closed bool) { c.cmd = closed; c.Contactor.Set(closed) }
+func (c *recContactor) Halt()           { c.cmd = false; c.Contactor.Halt() }
+
+type recLock struct {
+	hw.Lock
+	contactor *recContactor
+	loaded    bool // an unlock was commanded under load since the last look
+}
+
+func (l *recLock) Set(locked bool, m hw.LockMethod) {
+	if !locked && (l.contactor.cmd || l.contactor.Contactor.Closed()) {
+		l.loaded = true
+	}
+	l.Lock.Set(locked, m)
+}
+
+// propRig drives a Machine on the simulator with random events and checks
+// every invariant after every step.
+type propRig struct {
+	probe
+	ch    chooser
+	now   time.Time
+	p     Params
+	fault string
+	reset bool
+	st    Status
+	safe  safety
+	steps int
+
+	prevState EvseState
+	prevFault Fault
+	cov       *coverage
+	log       []string // recent events, for the failure message
+}
+
+var hwMaxChoices = []units.Amps{16, 32, 40, 63, 80}
+
+func newPropRig(ch chooser, start time.Time, mutate func(*Params)) *propRig {
+	p := DefaultParams()
+	p.HardwareMax = hwMaxChoices[ch.Intn(len(hwMaxChoices))]
+	p.Ventilation = ch.Intn(2) == 0
+	if mutate != nil {
+		mutate(&p)
+	}
+	r := &propRig{ch: ch, now: start, p: p, fault: sim.FaultNone}
+	b := r.wrap(sim.New(start))
+	r.m = NewMachine(b, p, randSettings(ch, int(p.HardwareMax)))
+	r.logf("params: hwMax %v ventilation %v; settings %+v", p.HardwareMax, p.Ventilation, r.m.Settings())
+	return r
+}
+
+// randSettings returns valid random settings, sometimes with the remote
+// supervisor or the power limiter (whose meter never reports: fallback).
+func randSettings(ch chooser, hwMax int) settings.Settings {
+	s := settings.Defaults()
+	s.ChargerMode = ch.Intn(2)
+	s.LockMethod = ch.Intn(2)
+	s.ChargeCurrent = settings.MinCurrent + ch.Intn(hwMax-settings.MinCurrent+1)
+	s.ChargeCurrentBoost = s.ChargeCurrent + ch.Intn(hwMax-s.ChargeCurrent+1)
+	s.ChargeAutoStart = ch.Intn(3) > 0
+	s.Charge3Phase = ch.Intn(2) == 0
+	switch ch.Intn(6) {
+	case 0:
+		s.Meter2Type, s.Meter2Ip = settings.MeterRemoteSuperv, "192.0.2.7"
+	case 1:
+		s.Meter2Type, s.ControlStrategy = settings.MeterRTUSDM72D, 1
+	}
+	if es := s.Validate("", hwMax); len(es) > 0 {
+		panic(fmt.Sprintf("harness made invalid settings %+v: %v", s, es))
+	}
+	return s
+}
+
+func (r *propRig) logf(format string, a ...any) {
+	r.log = append(r.log, fmt.Sprintf("%8.2fs ", r.now.Sub(epoch).Seconds())+fmt.Sprintf(format, a...))
+	if len(r.log) > 40 {
+		r.log = r.log[len(r.log)-40:]
+	}
+}
+
+// step advances one tick and checks every invariant; it returns the
+// violations with the recent history.
+func (r *propRig) step() error {
+	r.now = r.now.Add(tick)
+	r.sim.Tick(r.now)
+	o := r.before(r.now, r.reset)
+	r.reset = false
+	r.m.Step(r.now)
+	if r.pilot.glitchN > 0 {
+		r.pilot.glitchN--
+	}
+	r.m.Snapshot(r.now, &r.st)
+	r.after(&o, &r.st)
+	if r.st.State != r.prevState || r.st.Fault != r.prevFault || o.duty != r.safe.prev.duty || o.closed != r.safe.prev.closed {
+		r.logf("→ %v fault %q duty %d‰ contactor %v (level %v, reason %q)", r.st.State, r.st.Fault, o.duty, o.closed, o.level, r.st.Reason)
+		r.prevState, r.prevFault = r.st.State, r.st.Fault
+	}
+	r.cov.states[r.st.State]++
+	if r.st.Fault != r.safe.prev.fault {
+		r.cov.faults[r.st.Fault]++
+	}
+	if o.closed && !r.safe.prev.closed {
+		r.cov.closings++
+	}
+	if o.duty == DutyNegative && o.fault == FaultNone && r.safe.prev.duty != DutyNegative {
+		r.cov.wakes++
+	}
+	r.steps++
+	if bad := r.safe.check(o); len(bad) > 0 {
+		return fmt.Errorf("step %d at %.2fs: %s\nstatus: %+v\nrecent events:\n  %s",
+			r.steps, r.now.Sub(epoch).Seconds(), strings.Join(bad, "; "), r.st, strings.Join(r.log, "\n  "))
+	}
+	return nil
+}
+
+var cableChoices = []units.Amps{13, 20, 32, 32, 63, 63, 32, 20, 13, 0}
+
+// event applies one random event (or none) before the next tick.
+func (r *propRig) event() {
+	ch := r.ch
+	if ch.Intn(1000) < 985 {
+		return
+	}
+	veh := func(what string, f func(v *sim.Vehicle)) {
+		v := r.sim.Vehicle()
+		f(&v)
+		r.sim.SetVehicle(v)
+		r.logf("vehicle %s: %+v", what, v)
+	}
+	switch ch.Intn(33) {
+	case 0, 1, 2, 31, 32:
+		veh("plug", func(v *sim.Vehicle) {
+			v.Plugged = true
+			v.CableRating = cableChoices[ch.Intn(len(cableChoices))]
+			v.Asleep = ch.Intn(4) == 0
+			v.RequestCharge = ch.Intn(4) > 0
+		})
+	case 3, 4:
+		veh("unplug", func(v *sim.Vehicle) { v.Plugged = false })
+	case 5, 6, 7:
+		veh("request", func(v *sim.Vehicle) { v.RequestCharge = !v.RequestCharge })
+	case 8:
+		veh("ventilation", func(v *sim.Vehicle) { v.Ventilation = !v.Ventilation })
+	case 9:
+		veh("ev", func(v *sim.Vehicle) {
+			v.MaxCurrent = units.Amps(ch.Intn(81))
+			v.Phases = 1 + 2*ch.Intn(2)
+			v.Response = time.Duration(ch.Intn(10001)) * time.Millisecond
+		})
+	case 10:
+		veh("cable", func(v *sim.Vehicle) { v.CableRating = cableChoices[ch.Intn(len(cableChoices))] })
+	case 11:
+		r.fault = sim.Faults[1+ch.Intn(len(sim.Faults)-1)]
+		r.sim.SetFault(r.fault)
+		r.logf("fault %s", r.fault)
+	case 12, 13, 28, 29:
+		r.fault = sim.FaultNone
+		r.sim.SetFault(r.fault)
+		r.logf("fault cleared")
+	case 14, 15:
+		err := r.m.Start(r.now)
+		r.logf("Start: %v", err)
+	case 16:
+		err := r.m.Stop(r.now)
+		r.logf("Stop: %v", err)
+	case 17:
+		on := ch.Intn(2) == 0
+		err := r.m.SetBoost(on)
+		r.logf("SetBoost(%v): %v", on, err)
+	case 18, 30:
+		r.reset = r.m.Reset(r.now)
+		r.logf("Reset: %v", r.reset)
+	case 19:
+		s := randSettings(ch, int(r.p.HardwareMax))
+		r.m.ApplySettings(s)
+		r.logf("settings %+v", s)
+	case 20:
+		w := units.Watts(ch.Intn(25000))
+		err := r.m.SetSupervisorPower(w, r.now)
+		r.logf("supervisor %v W: %v", w, err)
+	case 22:
+		// A meter reading: the statistics meter (energy, early open after
+		// a stop) or the control meter (the power limiter's input).
+		n := 1 + ch.Intn(2)
+		var rd hw.MeterReading
+		rd.At = r.now
+		rd.Power = units.Watts(ch.Intn(30000))
+		rd.ImportEnergy = units.WattHours(ch.Intn(1_000_000))
+		rd.HasPhases = ch.Intn(2) == 0
+		for i := range rd.PhaseCurrent {
+			rd.PhaseCurrent[i] = units.Amps(ch.Intn(400)) / 10
+		}
+		r.m.SetMeter(n, rd)
+		r.logf("meter %d: %+v", n, rd)
+	case 21:
+		// Interference on the pilot line: a level between or outside the
+		// bands for a few ticks.
+		r.pilot.glitch = units.Volts(ch.Intn(300)-150) / 10
+		r.pilot.glitchN = 1 + ch.Intn(10)
+		r.logf("pilot glitch %v V for %d samples", r.pilot.glitch, r.pilot.glitchN)
+	default:
+		n := 1 + ch.Intn(500)
+		if ch.Intn(5) == 0 {
+			n = 1 + ch.Intn(4000)
+		}
+		r.logf("run %d ticks", n)
+		for i := 0; i < n; i++ {
+			if err := r.step(); err != nil {
+				panic(err) // unwound by drive
+			}
+		}
+	}
+}
+
+// drive runs steps random steps (in sequences on fresh machines) and
+// returns the first violation.
+func drive(ch chooser, steps, perSeq int, cov *coverage, mutate func(*Params)) (total int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, ok := p.(error)
+			if !ok {
+				panic(p)
+			}
+			err = e
+		}
+	}()
+	for total < steps {
+		r := newPropRig(ch, epoch, mutate)
+		r.cov = cov
+		for r.steps < perSeq && total+r.steps < steps {
+			r.event()
+			if err := r.step(); err != nil {
+				return total + r.steps, err
+			}
+		}
+		total += r.steps
+		if bc, ok := ch.(*byteChooser); ok && bc.b == nil {
+			break
+		}
+	}
+	return total, nil
+}
+
+// TestSafetyProperties drives Machine + simulator with random plugs,
+// requests, faults, commands, settings and time and checks invariants
+// 1–14 and 17 of iec61851.md §7 after every step.
+func TestSafetyProperties(t *testing.T) {
+	seed := *propSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	start := time.Now()
+	var cov coverage
+	n, err := drive(rand.New(rand.NewSource(seed)), *propSteps, 20_000, &cov, nil)
+	if err != nil {
+		t.Fatalf("seed %d (rerun: go test ./controller -run TestSafetyProperties -seed=%d): %v", seed, seed, err)
+	}
+	if n < *propSteps {
+		t.Fatalf("only %d of %d steps ran", n, *propSteps)
+	}
+	t.Logf("seed %d: %d steps in %v; %v", seed, n, time.Since(start).Round(time.Millisecond), &cov)
+	// A run that never reaches a state or fault proves nothing about it.
+	for st, k := range cov.states {
+		if k == 0 {
+			t.Errorf("seed %d: the random run never reached state %v", seed, EvseState(st))
+		}
+	}
+	for f, k := range cov.faults {
+		if k == 0 && Fault(f) != FaultNone {
+			t.Errorf("seed %d: the random run never entered fault %q", seed, Fault(f))
+		}
+	}
+	if cov.closings < n/20_000 || cov.wakes < n/200_000 {
+		t.Errorf("seed %d: only %d closings and %d wake-ups", seed, cov.closings, cov.wakes)
+	}
+}
+
+// FuzzSafety is the same property test driven by the fuzzer's bytes:
+// go test ./controller -run '^$' -fuzz FuzzSafety -fuzztime 5m
+func FuzzSafety(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("plug in, charge, fault, unplug, repeat"))
+	seeded := make([]byte, 4096)
+	rand.New(rand.NewSource(61851)).Read(seeded)
+	f.Add(seeded)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := drive(&byteChooser{b: data}, 50_000, 50_000, &coverage{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// coverage counts what a random run reached, so a run that degenerated
+// (never charging, never faulting) fails instead of passing vacuously.
+type coverage struct {
+	states          [numStates]int
+	faults          [FaultLock + 1]int
+	closings, wakes int
+}
+
+func (c *coverage) String() string {
+	var b strings.Builder
+	for st, k := range c.states {
+		fmt.Fprintf(&b, "%v %d, ", EvseState(st), k)
+	}
+	for f, k := range c.faults[1:] {
+		fmt.Fprintf(&b, "fault%d %d, ", f+1, k)
+	}
+	fmt.Fprintf(&b, "closings %d, wake-ups %d", c.closings, c.wakes)
+	return b.String()
+}
