@@ -8,12 +8,13 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 )
 
 // benchClient starts mosquitto and a connected Client for a benchmark.
-func benchClient(b *testing.B) (*Client, *observer) {
+func benchClient(b *testing.B) (*Client, *mqtttest.Observer) {
 	b.Helper()
-	m := startMosquitto(b, "")
+	m := mqtttest.Start(b)
 	c, err := New(testConfig(b, m.URL()), testLog())
 	if err != nil {
 		b.Fatal(err)
@@ -29,7 +30,7 @@ func benchClient(b *testing.B) (*Client, *observer) {
 	case <-time.After(5 * time.Second):
 		b.Fatal("no connection")
 	}
-	return c, newObserver(b, m.URL(), nil)
+	return c, mqtttest.NewObserver(b, m.URL())
 }
 
 // BenchmarkCommandLatency measures a command's trip from a publisher on
@@ -43,7 +44,7 @@ func BenchmarkCommandLatency(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		sent := time.Now()
-		obs.mq.Publish(c.Base()+"/set", 1, false, strconv.Itoa(i))
+		obs.Client().Publish(c.Base()+"/set", 1, false, strconv.Itoa(i))
 		select {
 		case at := <-got:
 			lat = append(lat, at.Sub(sent))
@@ -63,7 +64,7 @@ func BenchmarkCommandLatency(b *testing.B) {
 func BenchmarkPublishThroughput(b *testing.B) {
 	c, obs := benchClient(b)
 	got := make(chan struct{}, b.N)
-	tok := obs.mq.Subscribe(c.Base()+"/event", 1, func(paho.Client, paho.Message) { got <- struct{}{} })
+	tok := obs.Client().Subscribe(c.Base()+"/event", 1, func(paho.Client, paho.Message) { got <- struct{}{} })
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		b.Fatal(tok.Error())
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 	"github.com/rs/zerolog"
 )
 
@@ -61,39 +62,29 @@ func waitConnect(t *testing.T, connects <-chan time.Time, within time.Duration) 
 }
 
 // waitPayload reads ch until a message with payload want arrives.
-func waitPayload(t *testing.T, ch <-chan received, want string, within time.Duration) received {
+func waitPayload(t *testing.T, ch <-chan mqtttest.Message, want string, within time.Duration) mqtttest.Message {
 	t.Helper()
-	deadline := time.After(within)
-	for {
-		select {
-		case m := <-ch:
-			if m.payload == want {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("no %q within %v", want, within)
-		}
-	}
+	return mqtttest.Wait(t, ch, within, fmt.Sprintf("payload %q", want), func(m mqtttest.Message) bool { return m.Payload == want })
 }
 
 func TestAvailabilityOnlineRetainedAndOfflineOnClose(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
 	c, connects := newClient(t, cfg)
-	obs := newObserver(t, b.URL(), nil)
-	live := obs.subscribe(cfg.Availability())
+	obs := mqtttest.NewObserver(t, b.URL())
+	live := obs.Subscribe(cfg.Availability())
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
 	waitPayload(t, live, "online", 5*time.Second)
 	if !c.Connected() {
 		t.Fatal("Connected() false after connect")
 	}
-	if got := retainedValue(t, b.URL(), cfg.Availability(), nil); got != "online" {
+	if got := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); got != "online" {
 		t.Fatalf("retained availability = %q, want online", got)
 	}
 	c.Close()
 	waitPayload(t, live, "offline", 5*time.Second)
-	if got := retainedValue(t, b.URL(), cfg.Availability(), nil); got != "offline" {
+	if got := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); got != "offline" {
 		t.Fatalf("retained availability after Close = %q, want offline", got)
 	}
 	if c.Connected() {
@@ -102,72 +93,72 @@ func TestAvailabilityOnlineRetainedAndOfflineOnClose(t *testing.T) {
 }
 
 func TestHandlerRoundTrip(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
 	c, connects := newClient(t, cfg)
-	got := make(chan received, 16)
-	c.Handle(c.Base()+"/set", true, func(topic string, p []byte) { got <- received{topic: topic, payload: string(p)} })
+	got := make(chan mqtttest.Message, 16)
+	c.Handle(c.Base()+"/set", true, func(topic string, p []byte) { got <- mqtttest.Message{Topic: topic, Payload: string(p)} })
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
 	// Registered after connect, with a wildcard: subscribed at once.
-	c.Handle(c.Base()+"/config/+/set", true, func(topic string, p []byte) { got <- received{topic: topic, payload: string(p)} })
+	c.Handle(c.Base()+"/config/+/set", true, func(topic string, p []byte) { got <- mqtttest.Message{Topic: topic, Payload: string(p)} })
 
-	obs := newObserver(t, b.URL(), nil)
-	obs.publish(c.Base()+"/set", `{"a":1}`, false)
-	if m := next(t, got, 5*time.Second, "command on /set"); m.topic != c.Base()+"/set" || m.payload != `{"a":1}` {
+	obs := mqtttest.NewObserver(t, b.URL())
+	obs.Publish(c.Base()+"/set", `{"a":1}`, false)
+	if m := mqtttest.Next(t, got, 5*time.Second, "command on /set"); m.Topic != c.Base()+"/set" || m.Payload != `{"a":1}` {
 		t.Fatalf("got %+v", m)
 	}
-	obs.publish(c.Base()+"/config/ChargeCurrent/set", "16", false)
-	if m := next(t, got, 5*time.Second, "command on /config/+/set"); m.topic != c.Base()+"/config/ChargeCurrent/set" || m.payload != "16" {
+	obs.Publish(c.Base()+"/config/ChargeCurrent/set", "16", false)
+	if m := mqtttest.Next(t, got, 5*time.Second, "command on /config/+/set"); m.Topic != c.Base()+"/config/ChargeCurrent/set" || m.Payload != "16" {
 		t.Fatalf("got %+v", m)
 	}
 	// Results go back through Publish.
-	results := obs.subscribe(c.Base() + "/result")
+	results := obs.Subscribe(c.Base() + "/result")
 	c.Publish(c.Base()+"/result", []byte(`{"ok":true}`), false)
-	if m := next(t, results, 5*time.Second, "result"); m.payload != `{"ok":true}` || m.retained {
+	if m := mqtttest.Next(t, results, 5*time.Second, "result"); m.Payload != `{"ok":true}` || m.Retained {
 		t.Fatalf("result = %+v", m)
 	}
 }
 
 func TestRetainedCommandNotReplayed(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
-	obs := newObserver(t, b.URL(), nil)
-	obs.publish(cfg.BaseTopic+"/set", "stale", true)
-	obs.publish("homeassistant/status", "online", true)
+	obs := mqtttest.NewObserver(t, b.URL())
+	obs.Publish(cfg.BaseTopic+"/set", "stale", true)
+	obs.Publish("homeassistant/status", "online", true)
 
 	c, connects := newClient(t, cfg)
-	commands := make(chan received, 16)
-	status := make(chan received, 16)
-	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { commands <- received{payload: string(p)} })
-	c.Handle("homeassistant/status", false, func(_ string, p []byte) { status <- received{payload: string(p)} })
+	commands := make(chan mqtttest.Message, 16)
+	status := make(chan mqtttest.Message, 16)
+	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { commands <- mqtttest.Message{Payload: string(p)} })
+	c.Handle("homeassistant/status", false, func(_ string, p []byte) { status <- mqtttest.Message{Payload: string(p)} })
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
 	// The retained status proves retained messages were delivered at
 	// subscribe; the command handler must have dropped its retained one.
-	if m := next(t, status, 5*time.Second, "retained homeassistant/status"); m.payload != "online" {
-		t.Fatalf("status = %q", m.payload)
+	if m := mqtttest.Next(t, status, 5*time.Second, "retained homeassistant/status"); m.Payload != "online" {
+		t.Fatalf("status = %q", m.Payload)
 	}
-	obs.publish(c.Base()+"/set", "fresh", false)
-	if m := next(t, commands, 5*time.Second, "fresh command"); m.payload != "fresh" {
-		t.Fatalf("first command seen = %q, want fresh (retained command replayed)", m.payload)
+	obs.Publish(c.Base()+"/set", "fresh", false)
+	if m := mqtttest.Next(t, commands, 5*time.Second, "fresh command"); m.Payload != "fresh" {
+		t.Fatalf("first command seen = %q, want fresh (retained command replayed)", m.Payload)
 	}
 }
 
 // collectUntil reads ch until a message on marker arrives and returns the
 // payloads seen on topic before it.
-func collectUntil(t *testing.T, ch <-chan received, topic, marker string) []string {
+func collectUntil(t *testing.T, ch <-chan mqtttest.Message, topic, marker string) []string {
 	t.Helper()
 	var seen []string
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case m := <-ch:
-			if m.topic == marker {
+			if m.Topic == marker {
 				return seen
 			}
-			if m.topic == topic {
-				seen = append(seen, m.payload)
+			if m.Topic == topic {
+				seen = append(seen, m.Payload)
 			}
 		case <-deadline:
 			t.Fatalf("marker %s not seen; %d messages on %s so far", marker, len(seen), topic)
@@ -176,11 +167,11 @@ func collectUntil(t *testing.T, ch <-chan received, topic, marker string) []stri
 }
 
 func TestBurstCoalescedByTopic(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
 	c, connects := newClient(t, cfg)
-	obs := newObserver(t, b.URL(), nil)
-	all := obs.subscribe(c.Base() + "/#")
+	obs := mqtttest.NewObserver(t, b.URL())
+	all := obs.Subscribe(c.Base() + "/#")
 	state, result, marker := c.Base()+"/status", c.Base()+"/result", c.Base()+"/marker"
 
 	// Queued before connecting: exactly one status message must go out.
@@ -222,11 +213,11 @@ func TestBurstCoalescedByTopic(t *testing.T) {
 }
 
 func TestContextCancelClosesCleanly(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
 	c, connects := newClient(t, cfg)
-	obs := newObserver(t, b.URL(), nil)
-	live := obs.subscribe(cfg.Availability())
+	obs := mqtttest.NewObserver(t, b.URL())
+	live := obs.Subscribe(cfg.Availability())
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -237,7 +228,7 @@ func TestContextCancelClosesCleanly(t *testing.T) {
 	cancel()
 	// The queued status drains before "offline".
 	waitPayload(t, live, "offline", 5*time.Second)
-	if v := retainedValue(t, b.URL(), c.Base()+"/status", nil); v != "last" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), c.Base()+"/status"); v != "last" {
 		t.Fatalf("queued status at shutdown = %q", v)
 	}
 	if err := c.Start(context.Background()); err == nil {
@@ -246,7 +237,7 @@ func TestContextCancelClosesCleanly(t *testing.T) {
 }
 
 func TestCloseWhileBrokerDown(t *testing.T) {
-	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)))
+	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", mqtttest.FreePort(t)))
 	c, _ := newClient(t, cfg)
 	start(t, c)
 	closed := make(chan struct{})

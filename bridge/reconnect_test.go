@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 )
 
 // TestReconnectAfterBrokerRestart kills the broker, keeps it down long
@@ -19,16 +21,16 @@ import (
 // persistence, so only a re-publish restores it), subscriptions renewed and
 // OnConnect hooks re-run.
 func TestReconnectAfterBrokerRestart(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	cfg := testConfig(t, b.URL())
 	c, connects := newClient(t, cfg)
-	commands := make(chan received, 4)
-	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { commands <- received{payload: string(p)} })
+	commands := make(chan mqtttest.Message, 4)
+	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { commands <- mqtttest.Message{Payload: string(p)} })
 	c.OnConnect(func() { c.Publish(c.Base()+"/status", []byte(`{"state":"A"}`), true) })
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
 
-	b.kill()
+	b.Kill()
 	// Wait (bounded poll: the trigger is an external process dying) until
 	// the client has noticed, so the outage really is an outage for it.
 	deadline := time.Now().Add(5 * time.Second)
@@ -47,30 +49,30 @@ func TestReconnectAfterBrokerRestart(t *testing.T) {
 	}
 
 	returned := time.Now() // before exec: includes mosquitto's own start-up
-	b.start()
+	b.Restart()
 	back := waitConnect(t, connects, 5*time.Second)
 	if d := back.Sub(returned); d >= 2*time.Second {
 		t.Fatalf("client back %v after the broker's return, want < 2s", d)
 	} else {
 		t.Logf("client back %v after the broker's return", d)
 	}
-	if v := retainedValue(t, b.URL(), cfg.Availability(), nil); v != "online" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); v != "online" {
 		t.Fatalf("availability after reconnect = %q, want online", v)
 	}
-	if v := retainedValue(t, b.URL(), c.Base()+"/status", nil); v != `{"state":"A"}` {
+	if v := mqtttest.RetainedPayload(t, b.URL(), c.Base()+"/status"); v != `{"state":"A"}` {
 		t.Fatalf("status not re-published by the OnConnect hook: %q", v)
 	}
-	obs := newObserver(t, b.URL(), nil)
-	obs.publish(c.Base()+"/set", "after-restart", false)
-	if m := next(t, commands, 5*time.Second, "command after restart"); m.payload != "after-restart" {
-		t.Fatalf("got %q", m.payload)
+	obs := mqtttest.NewObserver(t, b.URL())
+	obs.Publish(c.Base()+"/set", "after-restart", false)
+	if m := mqtttest.Next(t, commands, 5*time.Second, "command after restart"); m.Payload != "after-restart" {
+		t.Fatalf("got %q", m.Payload)
 	}
 }
 
 // TestConnectRetryWhenBrokerStartsLate starts the client before the broker
 // exists: ConnectRetry must keep trying until it appears.
 func TestConnectRetryWhenBrokerStartsLate(t *testing.T) {
-	port := freePort(t)
+	port := mqtttest.FreePort(t)
 	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", port))
 	c, connects := newClient(t, cfg)
 	start(t, c)
@@ -79,29 +81,15 @@ func TestConnectRetryWhenBrokerStartsLate(t *testing.T) {
 		t.Fatal("connected with no broker")
 	case <-time.After(1500 * time.Millisecond): // let a few attempts fail
 	}
-	b := startMosquittoOnPort(t, port)
+	b := mqtttest.StartOnPort(t, port, "")
 	returned := time.Now()
 	back := waitConnect(t, connects, 5*time.Second)
 	if d := back.Sub(returned); d >= 2*time.Second {
 		t.Fatalf("client connected %v after the broker appeared, want < 2s", d)
 	}
-	if v := retainedValue(t, b.URL(), cfg.Availability(), nil); v != "online" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); v != "online" {
 		t.Fatalf("availability = %q", v)
 	}
-}
-
-// startMosquittoOnPort is startMosquitto for a port chosen in advance.
-func startMosquittoOnPort(t *testing.T, port int) *mosquitto {
-	t.Helper()
-	m := startMosquitto(t, "")
-	m.kill()
-	m.port = port
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nlog_dest stderr\n", port)
-	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m.start()
-	return m
 }
 
 // Environment of the helper process used by TestWillOnSIGKILL.
@@ -150,10 +138,10 @@ func runHelper(url, base string) int {
 // TestWillOnSIGKILL runs a client in a child process, kills it with
 // SIGKILL and expects the broker to publish the retained "offline" will.
 func TestWillOnSIGKILL(t *testing.T) {
-	b := startMosquitto(t, "")
+	b := mqtttest.Start(t)
 	base := fmt.Sprintf("evse/will%d", time.Now().UnixNano())
-	obs := newObserver(t, b.URL(), nil)
-	live := obs.subscribe(base + "/availability")
+	obs := mqtttest.NewObserver(t, b.URL())
+	live := obs.Subscribe(base + "/availability")
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperURLEnv+"="+b.URL(), helperBaseEnv+"="+base)
@@ -193,7 +181,7 @@ func TestWillOnSIGKILL(t *testing.T) {
 	}
 	<-exited
 	waitPayload(t, live, "offline", 5*time.Second)
-	if v := retainedValue(t, b.URL(), base+"/availability", nil); v != "offline" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), base+"/availability"); v != "offline" {
 		t.Fatalf("retained availability after SIGKILL = %q, want offline", v)
 	}
 }

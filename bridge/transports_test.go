@@ -16,6 +16,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 )
 
 // tlsFiles is a throwaway PKI: a CA, a server certificate for 127.0.0.1
@@ -112,27 +115,27 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 // with ca_file and present cert_file/key_file.
 func TestTLSClientCertificate(t *testing.T) {
 	pki := newPKI(t)
-	tlsPort := freePort(t)
-	b := startMosquitto(t, fmt.Sprintf("listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n",
+	tlsPort := mqtttest.FreePort(t)
+	b := mqtttest.StartWith(t, fmt.Sprintf("listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n",
 		tlsPort, pki.ca, pki.serverCert, pki.serverKey))
-	waitListening(t, "127.0.0.1:"+strconv.Itoa(tlsPort), b.exited, b.logs)
+	b.WaitListening(tlsPort)
 	tlsURL := "ssl://127.0.0.1:" + strconv.Itoa(tlsPort)
 
 	cfg := testConfig(t, tlsURL)
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = pki.ca, pki.clientCert, pki.clientKey
 	c, connects := newClient(t, cfg)
-	got := make(chan received, 4)
-	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { got <- received{payload: string(p)} })
+	got := make(chan mqtttest.Message, 4)
+	c.Handle(c.Base()+"/set", true, func(_ string, p []byte) { got <- mqtttest.Message{Payload: string(p)} })
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
-	if v := retainedValue(t, b.URL(), cfg.Availability(), nil); v != "online" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); v != "online" {
 		t.Fatalf("availability over TLS = %q", v)
 	}
 	// Observed over TLS too, proving the listener really is TLS.
-	obs := newObserver(t, tlsURL, pki)
-	obs.publish(c.Base()+"/set", "ON", false)
-	if m := next(t, got, 5*time.Second, "command over TLS"); m.payload != "ON" {
-		t.Fatalf("got %q", m.payload)
+	obs := mqtttest.NewObserverWith(t, tlsURL, func(o *mqtt.ClientOptions) { o.SetTLSConfig(pki.clientTLS(t)) })
+	obs.Publish(c.Base()+"/set", "ON", false)
+	if m := mqtttest.Next(t, got, 5*time.Second, "command over TLS"); m.Payload != "ON" {
+		t.Fatalf("got %q", m.Payload)
 	}
 }
 
@@ -155,14 +158,14 @@ func TestTLSConfigRejectsBadFiles(t *testing.T) {
 
 // TestWebSocketURL connects over mosquitto's websockets listener.
 func TestWebSocketURL(t *testing.T) {
-	wsPort := freePort(t)
-	b := startMosquitto(t, fmt.Sprintf("listener %d 127.0.0.1\nprotocol websockets\n", wsPort))
-	waitListening(t, "127.0.0.1:"+strconv.Itoa(wsPort), b.exited, b.logs)
+	wsPort := mqtttest.FreePort(t)
+	b := mqtttest.StartWith(t, fmt.Sprintf("listener %d 127.0.0.1\nprotocol websockets\n", wsPort))
+	b.WaitListening(wsPort)
 	cfg := testConfig(t, "ws://127.0.0.1:"+strconv.Itoa(wsPort)+"/mqtt")
 	c, connects := newClient(t, cfg)
 	start(t, c)
 	waitConnect(t, connects, 5*time.Second)
-	if v := retainedValue(t, b.URL(), cfg.Availability(), nil); v != "online" {
+	if v := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); v != "online" {
 		t.Fatalf("availability over websockets = %q", v)
 	}
 }

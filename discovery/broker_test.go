@@ -3,10 +3,6 @@ package discovery
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,48 +10,9 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 )
-
-const mosquittoBin = "/usr/sbin/mosquitto"
-
-// startMosquitto runs a real broker on a free loopback port for the test.
-func startMosquitto(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		t.Fatalf("%s missing (apt-get install mosquitto): %v", mosquittoBin, err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(conf, []byte("listener "+port+" 127.0.0.1\nallow_anonymous true\npersistence false\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(mosquittoBin, "-c", conf)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	// Bounded poll: the broker is an external process with no ready signal.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return "tcp://" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not listen on %s: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func connect(t *testing.T, url, id string) mqtt.Client {
 	t.Helper()
@@ -123,7 +80,7 @@ func retainedConfigs(t *testing.T, url string) map[string]string {
 // broker: configs stay for late subscribers, an empty retained payload
 // really clears one, and a birth on homeassistant/status re-announces.
 func TestAnnouncerAgainstMosquitto(t *testing.T) {
-	url := startMosquitto(t)
+	url := mqtttest.Start(t).URL()
 	pub := &pahoPublisher{c: connect(t, url, "evse-abc123")}
 	a := NewAnnouncer(pub, zerolog.Nop(), WithJitter(func() time.Duration { return 0 }))
 	o := testOptions()

@@ -2,19 +2,18 @@ package meter
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/internal/proctest"
 )
 
 const systemPython = "/usr/bin/python3" // Debian's, which has python3-pymodbus
@@ -37,31 +36,7 @@ func requireTool(t testing.TB, path string) {
 // ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-// syncBuffer collects a process's stderr for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return proctest.FreeAddr(t)
 }
 
 // peer is a running testdata/sdm_peer.py.
@@ -69,7 +44,7 @@ type peer struct {
 	t      testing.TB
 	stdin  io.WriteCloser
 	lines  chan string
-	stderr *syncBuffer
+	stderr *proctest.LogBuffer
 }
 
 // startPeer runs the pymodbus SDM72D-M-2 peer serving vals, with args
@@ -90,7 +65,7 @@ func startPeer(t testing.TB, vals map[uint16]float32, args ...string) *peer {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(systemPython, append([]string{"testdata/sdm_peer.py", "--values", vf}, args...)...)
-	p := &peer{t: t, lines: make(chan string, 16), stderr: &syncBuffer{}}
+	p := &peer{t: t, lines: make(chan string, 16), stderr: &proctest.LogBuffer{}}
 	cmd.Stderr = p.stderr
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -175,7 +150,7 @@ func ptyPair(t testing.TB) (string, string) {
 		_ = cmd.Wait()
 	})
 	ready := make(chan struct{})
-	var log syncBuffer
+	var log proctest.LogBuffer
 	go func() {
 		sc := bufio.NewScanner(errPipe)
 		once := false

@@ -4,23 +4,23 @@
 package mqtttest
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/evse-mqtt/evse-mqtt/internal/proctest"
 )
 
 // Binary is Debian's mosquitto; CI installs it (.ci/run).
 const Binary = "/usr/sbin/mosquitto"
+
+// startWithin bounds how long a (re)started broker may take to listen.
+const startWithin = 5 * time.Second
 
 // Broker is a mosquitto process owned by a test.
 type Broker struct {
@@ -29,35 +29,13 @@ type Broker struct {
 	conf   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *proctest.LogBuffer
 }
 
 // FreePort returns a loopback TCP port nothing listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return proctest.FreePort(t)
 }
 
 // Start runs mosquitto on a free port with persistence off (so a restart
@@ -65,12 +43,27 @@ func FreePort(t testing.TB) int {
 // kills it when the test ends. It fails, never skips, without the binary.
 func Start(t testing.TB) *Broker {
 	t.Helper()
+	return StartOnPort(t, proctest.FreePort(t), "")
+}
+
+// StartWith is Start with extra mosquitto.conf lines appended after the
+// plain listener, e.g. a TLS or websockets listener. Restart waits only for
+// the plain listener; use WaitListening for the extra ones.
+func StartWith(t testing.TB, extraConfigLines string) *Broker {
+	t.Helper()
+	return StartOnPort(t, proctest.FreePort(t), extraConfigLines)
+}
+
+// StartOnPort is StartWith on a port chosen in advance, for tests whose
+// client must be configured (and running) before the broker exists.
+func StartOnPort(t testing.TB, port int, extraConfigLines string) *Broker {
+	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		t.Fatalf("%s missing (apt-get install mosquitto): %v", Binary, err)
 	}
-	b := &Broker{t: t, Port: FreePort(t), logs: &syncBuffer{}}
+	b := &Broker{t: t, Port: port, logs: &proctest.LogBuffer{}}
 	b.conf = filepath.Join(t.TempDir(), "mosquitto.conf")
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nuser root\nlog_dest stderr\nlog_type error\nlog_type warning\n", b.Port)
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nuser root\nlog_dest stderr\nlog_type error\nlog_type warning\n%s", b.Port, extraConfigLines)
 	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +74,10 @@ func Start(t testing.TB) *Broker {
 
 // URL is the broker's tcp:// URL.
 func (b *Broker) URL() string { return "tcp://127.0.0.1:" + strconv.Itoa(b.Port) }
+
+// Logs returns what the broker has logged so far (errors and warnings),
+// across restarts, for failure messages.
+func (b *Broker) Logs() string { return b.logs.String() }
 
 // Restart starts the broker (again) on its port and waits until it accepts
 // connections.
@@ -94,23 +91,15 @@ func (b *Broker) Restart() {
 	exited := make(chan struct{})
 	b.exited = exited
 	go func(c *exec.Cmd) { _ = c.Wait(); close(exited) }(b.cmd)
-	addr := "127.0.0.1:" + strconv.Itoa(b.Port)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-exited:
-			b.t.Fatalf("mosquitto exited before listening on %s:\n%s", addr, b.logs)
-		case <-time.After(10 * time.Millisecond): // polling an external process's port
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto not listening on %s after 5 s:\n%s", addr, b.logs)
-		}
-	}
+	b.WaitListening(b.Port)
+}
+
+// WaitListening waits until the running broker accepts connections on
+// port, which StartWith's extra lines configured; it fails the test if the
+// broker exits first (a bad listener config does that) or after 5 s.
+func (b *Broker) WaitListening(port int) {
+	b.t.Helper()
+	proctest.WaitListening(b.t, "mosquitto", "127.0.0.1:"+strconv.Itoa(port), startWithin, b.exited, b.logs)
 }
 
 // Kill stops the broker with SIGKILL and waits until it is gone.
@@ -121,74 +110,4 @@ func (b *Broker) Kill() {
 	_ = b.cmd.Process.Signal(syscall.SIGKILL)
 	<-b.exited
 	b.cmd = nil
-}
-
-// Message is one message an Observer saw.
-type Message struct {
-	Topic    string
-	Payload  string
-	Retained bool
-	At       time.Time
-}
-
-// Observer is an independent paho client watching and driving the broker.
-type Observer struct {
-	t  testing.TB
-	mq mqtt.Client
-}
-
-// NewObserver connects a client to url; it disconnects when the test ends.
-func NewObserver(t testing.TB, url string) *Observer {
-	t.Helper()
-	opts := mqtt.NewClientOptions().AddBroker(url).
-		SetClientID(fmt.Sprintf("observer-%d", time.Now().UnixNano())).
-		SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(200 * time.Millisecond).
-		SetConnectTimeout(5 * time.Second).SetOrderMatters(true)
-	mq := mqtt.NewClient(opts)
-	tok := mq.Connect()
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("observer connect %s: %v", url, tok.Error())
-	}
-	t.Cleanup(func() { mq.Disconnect(0) })
-	return &Observer{t: t, mq: mq}
-}
-
-// Subscribe returns a channel with every message on filter, in order.
-func (o *Observer) Subscribe(filter string) <-chan Message {
-	o.t.Helper()
-	ch := make(chan Message, 8192)
-	tok := o.mq.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
-		ch <- Message{Topic: m.Topic(), Payload: string(m.Payload()), Retained: m.Retained(), At: time.Now()}
-	})
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		o.t.Fatalf("observer subscribe %s: %v", filter, tok.Error())
-	}
-	return ch
-}
-
-// Publish publishes at QoS 1 and waits for the broker's acknowledgement.
-func (o *Observer) Publish(topic, payload string, retained bool) {
-	o.t.Helper()
-	tok := o.mq.Publish(topic, 1, retained, payload)
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		o.t.Fatalf("observer publish %s: %v", topic, tok.Error())
-	}
-}
-
-// Wait returns the first message on ch for which match is true, failing
-// after within.
-func Wait(t testing.TB, ch <-chan Message, within time.Duration, what string, match func(Message) bool) Message {
-	t.Helper()
-	timeout := time.After(within)
-	for {
-		select {
-		case m := <-ch:
-			if match(m) {
-				return m
-			}
-		case <-timeout:
-			t.Fatalf("no message within %v: %s", within, what)
-			return Message{}
-		}
-	}
 }
