@@ -187,10 +187,7 @@ func (c *Controller) ToggleCharging() (bool, error) {
 	err := c.do(func(now time.Time) error {
 		var err error
 		if c.m.session {
-			if !c.m.StartStopAllowed() {
-				return errStartStop(c.m)
-			}
-			err = c.m.Stop(now)
+			err = c.m.Stop(now) // stopping is always allowed, in a fault too
 		} else {
 			err = c.m.Start(now)
 		}
@@ -198,13 +195,6 @@ func (c *Controller) ToggleCharging() (bool, error) {
 		return err
 	})
 	return started, err
-}
-
-func errStartStop(m *Machine) error {
-	if m.fault != FaultNone {
-		return ErrFaulted
-	}
-	return ErrNoVehicle
 }
 
 // SetBoost switches boost on or off.

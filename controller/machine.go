@@ -107,6 +107,7 @@ func (m *Machine) Step(now time.Time) {
 	} else {
 		m.runNormal(now, level, fb)
 	}
+
 	m.account(now, dt, fb)
 }
 
@@ -298,7 +299,9 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		m.reason = "session not started"
 	case m.target < settings.MinCurrent:
 		m.reason = "paused: available current below 6 A"
-		if m.lim.stale {
+		if why := m.lim.pauseReason(); why != "" {
+			m.reason = why // what is available, when it may resume, what went stale
+		} else if m.lim.stale {
 			m.reason = "paused: limiter input stale (fallback)"
 		}
 	case level == LevelD && !m.p.Ventilation:

@@ -14,6 +14,7 @@ var (
 	ErrNoVehicle      = errors.New("no vehicle connected")
 	ErrFaulted        = errors.New("charger is in a fault state")
 	ErrBoostNotNeeded = errors.New("boost not allowed: ChargeCurrentBoost is not above ChargeCurrent")
+	ErrNoSession      = errors.New("boost not allowed: no charging session started")
 	ErrNoSupervisor   = errors.New("supervisor IP not set")
 )
 
@@ -21,10 +22,11 @@ var (
 // now: a vehicle is connected and no fault is active.
 func (m *Machine) StartStopAllowed() bool { return m.fault == FaultNone && m.plugged }
 
-// BoostAllowed reports whether boost may be switched: no fault, and the
-// boost current is above the normal charge current.
+// BoostAllowed reports whether boost may be switched on: a session is
+// started (boost lasts for that session), no fault, and the boost current
+// is above the normal charge current.
 func (m *Machine) BoostAllowed() bool {
-	return m.fault == FaultNone && m.set.ChargeCurrentBoost > m.set.ChargeCurrent
+	return m.session && m.fault == FaultNone && m.set.ChargeCurrentBoost > m.set.ChargeCurrent
 }
 
 // Start starts a charging session. Starting a started session is not an
@@ -60,8 +62,11 @@ func (m *Machine) SetBoost(on bool) error {
 		return nil
 	}
 	if on && !m.BoostAllowed() {
-		if m.fault != FaultNone {
+		switch {
+		case m.fault != FaultNone:
 			return ErrFaulted
+		case !m.session:
+			return ErrNoSession
 		}
 		return ErrBoostNotNeeded
 	}

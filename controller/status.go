@@ -71,7 +71,9 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 	if m.lim.active {
 		st.PowerAvailable = m.lim.available
 	}
-	if m.lim.lease.valid {
+	if m.lim.lease.valid && now.Before(m.lim.lease.expires) {
+		// The limiter runs only while a car is connected; an idle
+		// charger still must not report a lapsed lease as valid.
 		st.SupervisorLeaseEnd = m.lim.lease.expires
 	}
 	if m.set.ChargerMode == 1 {

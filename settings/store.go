@@ -60,7 +60,18 @@ func NewStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	RemoveStaleTemps(dir)
 	return &Store{Path: filepath.Join(dir, "settings.json")}, nil
+}
+
+// RemoveStaleTemps deletes temporary files that a write interrupted by a
+// crash or kill -9 left behind in dir (the target files themselves are
+// always whole).
+func RemoveStaleTemps(dir string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	for _, f := range stale {
+		_ = os.Remove(f)
+	}
 }
 
 // ErrNoSettings means nothing has been persisted yet.

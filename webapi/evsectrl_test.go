@@ -17,7 +17,7 @@ func TestEvseCtrlToggles(t *testing.T) {
 		started    bool
 	}{
 		{`{"ChargeStartToggle":true}`, `{"ChargeStartToggle":"refused: no vehicle connected"}`, false},
-		{`{"ChargeBoostToggle":true}`, `{"ChargeBoostToggle":"refused: boost not allowed: ChargeCurrentBoost is not above ChargeCurrent"}`, false},
+		{`{"ChargeBoostToggle":true}`, `{"ChargeBoostToggle":"refused: boost not allowed: no charging session started"}`, false},
 		{`{"ChargeStartToggle":false,"ChargeBoostToggle":false}`, `{"ChargeStartToggle":"no action","ChargeBoostToggle":"no action"}`, false},
 	}
 	for _, s := range steps {
@@ -36,6 +36,9 @@ func TestEvseCtrlToggles(t *testing.T) {
 	r.until(10*time.Second, "charging", func(st controller.Status) bool { return st.ContactorFeedback })
 
 	// Boost needs a boost current above the charge current.
+	if x := r.post("/webapi/v1/EvseCtrl", `{"ChargeBoostToggle":true}`); string(x.body) != `{"ChargeBoostToggle":"refused: boost not allowed: ChargeCurrentBoost is not above ChargeCurrent"}` {
+		t.Fatalf("boost with boost current = charge current: %s", x.body)
+	}
 	if x := r.post("/webapi/v1/SystemConfig", `{"ChargeCurrentBoost":32}`); x.code != 200 {
 		t.Fatalf("%d %s", x.code, x.body)
 	}
@@ -52,12 +55,12 @@ func TestEvseCtrlToggles(t *testing.T) {
 		t.Errorf("extended: %v", ext)
 	}
 	// Objects apply in the table's order: the stop ends the session and
-	// its boost, so the boost toggle then finds boost off and turns it on.
+	// its boost; boost lasts for a session, so the toggle is then refused.
 	x = r.post("/webapi/v1/EvseCtrl", `{"ChargeStartToggle":true,"ChargeBoostToggle":true}`)
-	if string(x.body) != `{"ChargeStartToggle":"Set=>False","ChargeBoostToggle":"Set=>True"}` {
+	if string(x.body) != `{"ChargeStartToggle":"Set=>False","ChargeBoostToggle":"refused: boost not allowed: no charging session started"}` {
 		t.Errorf("stop and toggle: %s", x.body)
 	}
-	if st := r.ctl.Status(); st.ChargerStarted || !st.ChargeBoosted {
+	if st := r.ctl.Status(); st.ChargerStarted || st.ChargeBoosted {
 		t.Errorf("after stop+toggle: started %v boosted %v", st.ChargerStarted, st.ChargeBoosted)
 	}
 }

@@ -166,7 +166,8 @@ func TestAcceptedSurvivesRestart(t *testing.T) {
 		t.Fatalf("persisted: %+v %v", saved, err)
 	}
 	m := r.get("/webapi/v1/Status").obj(t)
-	if m["ThreePhaseCharging"] != false || m["AutoStartAllowed"] != false || m["BoostAllowed"] != true {
+	// BoostAllowed stays false: no session is started (boost is per session).
+	if m["ThreePhaseCharging"] != false || m["AutoStartAllowed"] != false || m["BoostAllowed"] != false {
 		t.Errorf("not in force: %v", m)
 	}
 
