@@ -152,7 +152,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	s := d.loadSettings(cfg)
 	if d.energy, err = loadEnergy(cfg.StateDir); err != nil {
-		return fmt.Errorf("energy counter: %w", err)
+		// A statistics file must not keep the charger from working: keep
+		// the unreadable file for inspection and count from zero.
+		d.log.Error().Err(err).Msg("energy counter unreadable; kept as energy.json.corrupt, counting from 0")
+		path := filepath.Join(cfg.StateDir, "energy.json")
+		_ = os.Rename(path, path+".corrupt")
+		d.energy = &energyCounter{path: path}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
