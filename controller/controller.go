@@ -37,7 +37,24 @@ type Controller struct {
 	snap   Status
 	params Params
 	subs   map[chan struct{}]struct{}
+
+	hookMu    sync.Mutex
+	onApplied []func(settings.Settings)
+
+	restart *pendingRestart // owned by the loop
 }
+
+// pendingRestart is a Restart waiting for the contactor to open.
+type pendingRestart struct {
+	p        Params
+	load     func() settings.Settings
+	deadline time.Time
+}
+
+// RestartHold is how long the pilot stays steady after an in-process
+// restart before a session may offer current again (IEC 61851-1: a pause
+// in X1 lasts at least 3 s).
+const RestartHold = 3 * time.Second
 
 type meterUpdate struct {
 	n int
@@ -80,6 +97,16 @@ func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Halt through the machine so the last snapshot (and what MQTT
+			// publishes last) shows the safe state.
+			if !now.IsZero() {
+				c.m.Halt(now)
+				c.m.Snapshot(now, &st)
+				c.mu.Lock()
+				c.snap = st
+				c.mu.Unlock()
+				c.notify()
+			}
 			return
 		case now = <-ticks:
 			c.step(now, &st)
@@ -98,6 +125,10 @@ func (c *Controller) step(now time.Time, st *Status) {
 	}
 	prevFault := c.m.fault
 	c.m.Step(now)
+	if r := c.restart; r != nil && (!c.m.contactor || !now.Before(r.deadline)) {
+		c.swap(now, r)
+		prevFault = FaultNone
+	}
 	c.m.Snapshot(now, st)
 	if st.Fault != prevFault {
 		if st.Fault != FaultNone {
@@ -258,9 +289,11 @@ func (c *Controller) UpdateSettings(req map[string]json.RawMessage) (changes []s
 		return nil, cur, nil, fmt.Errorf("persist settings: %w", err)
 	}
 	if err := c.do(func(time.Time) error { c.m.ApplySettings(next); return nil }); err != nil {
+		c.rollback(cur)
 		return nil, cur, nil, err
 	}
 	c.log.Info().Interface("settings", next).Msg("settings changed")
+	c.applied(next)
 	return changes, next, nil, nil
 }
 
@@ -272,27 +305,77 @@ func (c *Controller) ReplaceSettings(s settings.Settings) error {
 	if es := s.Validate("", int(c.Params().HardwareMax)); len(es) > 0 {
 		return es
 	}
+	cur := c.Settings()
 	if err := c.persist(s); err != nil {
 		return fmt.Errorf("persist settings: %w", err)
 	}
-	return c.do(func(time.Time) error { c.m.ApplySettings(s); return nil })
+	if err := c.do(func(time.Time) error { c.m.ApplySettings(s); return nil }); err != nil {
+		c.rollback(cur)
+		return err
+	}
+	c.applied(s)
+	return nil
 }
 
-// Restart restarts the control logic in-process with new parameters and
-// settings: the contactor is opened and the pilot made steady first, then
-// a fresh machine takes over (a weld is detected again at once).
-func (c *Controller) Restart(p Params, s settings.Settings) error {
-	c.setMu.Lock()
-	defer c.setMu.Unlock()
-	return c.do(func(time.Time) error {
-		c.board.Halt()
-		m := NewMachine(c.board, p, s)
-		c.mu.Lock()
-		c.m, c.params = m, p
-		c.mu.Unlock()
-		c.log.Info().Msg("controller restarted")
+// rollback persists the settings still in force again after a change was
+// saved but could not be applied (the loop had stopped): what is on disk
+// must be what the caller was told is in force.
+func (c *Controller) rollback(cur settings.Settings) {
+	if err := c.persist(cur); err != nil {
+		c.log.Error().Err(err).Msg("settings saved but not applied, and restoring the old ones failed")
+	}
+}
+
+// Restart restarts the control logic in-process with new parameters. It
+// stops the session the way IEC 61851 asks — PWM withdrawn, contactor
+// opened once the car has stopped (at the latest after StopTimeout) —
+// then a fresh machine takes over with the settings load returns (read
+// in the loop, so no settings change can slip between reading and
+// applying) and holds the pilot steady for RestartHold. A weld is
+// detected again at once. Restart returns when the restart is scheduled.
+func (c *Controller) Restart(p Params, load func() settings.Settings) error {
+	return c.do(func(now time.Time) error {
+		_ = c.m.Stop(now)
+		c.restart = &pendingRestart{p: p, load: load, deadline: now.Add(c.m.p.StopTimeout)}
 		return nil
 	})
+}
+
+// swap replaces the machine (see Restart); it runs on the loop.
+func (c *Controller) swap(now time.Time, r *pendingRestart) {
+	c.restart = nil
+	s := r.load()
+	old := c.m
+	c.board.Halt()
+	m := NewMachine(c.board, r.p, s)
+	m.lifetime = old.lifetime
+	m.HoldOff(now.Add(RestartHold))
+	m.Step(now)
+	c.mu.Lock()
+	c.m, c.params = m, r.p
+	c.mu.Unlock()
+	c.log.Info().Msg("controller restarted")
+	c.applied(s)
+}
+
+// OnApplied registers f to be called with the settings after every change
+// has been put in force (and persisted): what publishes or follows the
+// settings must see them only then. f must not block or call back into
+// the controller (it may run on the control loop).
+func (c *Controller) OnApplied(f func(settings.Settings)) {
+	c.hookMu.Lock()
+	c.onApplied = append(c.onApplied, f)
+	c.hookMu.Unlock()
+}
+
+func (c *Controller) applied(s settings.Settings) {
+	// Hooks run in order and one change at a time, so followers never see
+	// an older set after a newer one.
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	for _, h := range c.onApplied {
+		h(s)
+	}
 }
 
 // Reset clears a latched fault where safe (see Machine.Reset).

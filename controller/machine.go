@@ -55,6 +55,8 @@ type Machine struct {
 	meterBaseOK  bool
 
 	lim       limiter
+	holdUntil time.Time         // restart hold-off: pilot steady until then
+	lifetime  units.WattSeconds // energy delivered since the process started
 	meter1    hw.MeterReading
 	meter1OK  bool
 	cable     units.Amps // PP rating, Case B; 0 unknown
@@ -78,6 +80,22 @@ func NewMachine(b hw.Board, p Params, s settings.Settings) *Machine {
 
 // Settings returns the settings in force.
 func (m *Machine) Settings() settings.Settings { return m.set }
+
+// HoldOff keeps the pilot steady (no PWM, contactor open) until the given
+// time: after an in-process restart the car gets a full IEC pause in X1
+// before charging may resume.
+func (m *Machine) HoldOff(until time.Time) { m.holdUntil = until }
+
+// Halt puts the outputs in the safe state at once — contactor open, pilot
+// steady — and ends the session, so the status says what the hardware
+// does. Used on shutdown.
+func (m *Machine) Halt(now time.Time) {
+	m.setContactor(false, now)
+	m.setDuty(DutySteady, now)
+	m.endSession(now)
+	m.target, m.reason = 0, "stopped"
+	m.board.Halt()
+}
 
 // Fault returns the active fault.
 func (m *Machine) Fault() Fault { return m.fault }
@@ -268,6 +286,11 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 	case level == LevelNone:
 		m.setDuty(DutySteady, now)
 		m.reason = "starting"
+		return
+	case now.Before(m.holdUntil):
+		m.setContactor(false, now)
+		m.setDuty(DutySteady, now)
+		m.target, m.reason = 0, "restarting: pause in X1"
 		return
 	case level == LevelA:
 		if m.plugged {

@@ -204,6 +204,9 @@ func (m *Machine) account(now time.Time, dt time.Duration, fb bool) {
 	default:
 		m.curNow, m.powerNow = 0, 0
 	}
+	if dt > 0 && dt < time.Minute && m.powerNow > 0 {
+		m.lifetime += m.powerNow.Energy(dt.Seconds())
+	}
 	if !m.session {
 		return
 	}

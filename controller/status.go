@@ -19,7 +19,8 @@ type Status struct {
 	ActualPower        units.Watts
 	PowerAvailable     units.Watts // 0 unless the limiter or a supervisor is active
 	LimiterActive      bool
-	Energy             units.WattSeconds
+	Energy             units.WattSeconds // this session
+	LifetimeEnergy     units.WattSeconds // since the process started; survives Restart
 	Duration           time.Duration
 	AutoStartAllowed   bool
 	StartStopAllowed   bool
@@ -50,6 +51,7 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 		ActualCurrent:     m.curNow,
 		ActualPower:       m.powerNow,
 		Energy:            m.energy,
+		LifetimeEnergy:    m.lifetime,
 		AutoStartAllowed:  m.set.ChargeAutoStart,
 		StartStopAllowed:  m.StartStopAllowed(),
 		BoostAllowed:      m.BoostAllowed(),
@@ -112,6 +114,7 @@ func changed(a, b *Status) bool {
 	x, y := *a, *b
 	x.At, y.At = time.Time{}, time.Time{}
 	x.Energy, y.Energy = 0, 0
+	x.LifetimeEnergy, y.LifetimeEnergy = 0, 0
 	x.Duration, y.Duration = 0, 0
 	x.ActualPower, y.ActualPower = 0, 0
 	x.PowerAvailable, y.PowerAvailable = 0, 0

@@ -120,9 +120,6 @@ type Daemon struct {
 	table  *command.Table
 	web    *webapi.Server
 
-	hookMu     sync.Mutex
-	onSettings []func(settings.Settings)
-
 	initMu  sync.Mutex
 	initial settings.Settings // the configuration's settings: what FactoryDefault restores
 }
@@ -165,7 +162,7 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	d.sim = sim.New(time.Now())
 	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
-	d.ctrl = controller.New(m, d.persist, d.log)
+	d.ctrl = controller.New(m, d.store.Save, d.log)
 	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
 
 	ticks := make(chan time.Time)
@@ -220,7 +217,11 @@ func (d *Daemon) run(ctx context.Context) error {
 		d.opts.Ready(ln.Addr().String())
 	}
 
-	go d.energyLoop(ctx)
+	energyDone := make(chan struct{})
+	go func() {
+		defer close(energyDone)
+		d.energyLoop(ctx)
+	}()
 
 	select {
 	case <-ctx.Done():
@@ -228,14 +229,15 @@ func (d *Daemon) run(ctx context.Context) error {
 		d.log.Error().Err(err).Msg("HTTP server stopped")
 	}
 	cancel()
-	<-loopDone // the loop halts the hardware on its way out
-	if stopMQTT != nil {
-		stopMQTT()
-	}
+	<-loopDone // the loop halts the hardware first, on its way out
+	<-energyDone
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer scancel()
 	_ = srv.Shutdown(sctx)
-	d.energy.observe(d.ctrl.Status().Energy)
+	if stopMQTT != nil {
+		stopMQTT() // publishes the final, halted status, then offline
+	}
+	d.energy.observe(d.ctrl.Status().LifetimeEnergy)
 	if serr := d.energy.save(); serr != nil {
 		d.log.Error().Err(serr).Msg("saving energy counter")
 	}
@@ -268,26 +270,9 @@ func (d *Daemon) loadSettings(cfg config.Config) settings.Settings {
 	return s
 }
 
-// persist saves settings, then tells the parts that follow them.
-func (d *Daemon) persist(s settings.Settings) error {
-	if err := d.store.Save(s); err != nil {
-		return err
-	}
-	d.hookMu.Lock()
-	hooks := make([]func(settings.Settings), len(d.onSettings))
-	copy(hooks, d.onSettings)
-	d.hookMu.Unlock()
-	for _, h := range hooks {
-		h(s)
-	}
-	return nil
-}
-
-func (d *Daemon) addSettingsHook(h func(settings.Settings)) {
-	d.hookMu.Lock()
-	d.onSettings = append(d.onSettings, h)
-	d.hookMu.Unlock()
-}
+// addSettingsHook makes h follow every settings change once it is in
+// force (see controller.OnApplied).
+func (d *Daemon) addSettingsHook(h func(settings.Settings)) { d.ctrl.OnApplied(h) }
 
 // tick is the only clock of the control loop: it advances the simulator
 // and hands the same instant to the controller.
@@ -318,7 +303,7 @@ func (d *Daemon) energyLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.energy.observe(d.ctrl.Status().Energy)
+			d.energy.observe(d.ctrl.Status().LifetimeEnergy)
 			if n++; n%30 == 0 {
 				if err := d.energy.save(); err != nil {
 					d.log.Error().Err(err).Msg("saving energy counter")
@@ -385,13 +370,10 @@ func (d *Daemon) restart() error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	s := d.loadSettings(cfg)
-	if err := d.ctrl.Restart(cfg.Params(), s); err != nil {
-		return err
-	}
+	// The meters restart with the new wiring when the fresh controller's
+	// settings are applied (the OnApplied hook).
 	d.meters.reconfigure(cfg.Meters)
-	d.meters.apply(s)
-	return nil
+	return d.ctrl.Restart(cfg.Params(), func() settings.Settings { return d.loadSettings(cfg) })
 }
 
 // factoryDefault restores the configuration's initial settings.

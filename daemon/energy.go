@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -13,11 +14,14 @@ import (
 
 // energyCounter keeps the charger's lifetime delivered energy, persisted
 // atomically in the state directory so a kill -9 loses at most the energy
-// since the last save, never the counter.
+// since the last save, never the counter. The controller counts the
+// energy of this process (across sessions and in-process restarts); the
+// file adds what earlier processes delivered.
 type energyCounter struct {
+	mu    sync.Mutex
 	path  string
+	base  units.WattHours // from earlier processes
 	Total units.WattHours `json:"TotalWh"`
-	last  units.WattSeconds
 	saved units.WattHours
 }
 
@@ -33,26 +37,28 @@ func loadEnergy(dir string) (*energyCounter, error) {
 	if err := json.Unmarshal(data, e); err != nil {
 		return nil, err
 	}
-	e.saved = e.Total
+	e.base, e.saved = e.Total, e.Total
 	return e, nil
 }
 
-// observe adds what the session counter grew by since the last look; a
-// counter that went down means a new session began.
-func (e *energyCounter) observe(session units.WattSeconds) {
-	if session < e.last {
-		e.last = 0
-	}
-	e.Total += (session - e.last).WattHours()
-	e.last = session
+// observe takes the controller's energy delivered since the process
+// started.
+func (e *energyCounter) observe(process units.WattSeconds) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Total = e.base + process.WattHours()
 }
 
 // save persists the total when it changed.
 func (e *energyCounter) save() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.Total == e.saved {
 		return nil
 	}
-	data, err := json.Marshal(e)
+	data, err := json.Marshal(struct {
+		TotalWh units.WattHours
+	}{e.Total})
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,9 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 		}
 	})
 	cl.OnConnect(func() { g.publishAll(true) })
-	if err := cl.Start(ctx); err != nil {
+	// The bridge outlives ctx: stop publishes the final, halted status
+	// before it closes the connection.
+	if err := cl.Start(context.Background()); err != nil {
 		cl.Close()
 		if emb != nil {
 			emb.Close()

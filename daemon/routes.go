@@ -35,7 +35,7 @@ func (d *Daemon) buildAPI() error {
 // the simulator, /sim/v1/State.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/sim/v1/State", simHandler(d.sim))
+	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
 	mux.Handle("/", d.web)
 	return mux
 }

@@ -3,6 +3,7 @@ package webapi
 import (
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -142,4 +143,59 @@ func TestOverTCP(t *testing.T) {
 		t.Fatalf("healthz after errors: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// TestCrossOriginWritesRefused: a web page on another site cannot make
+// the user's browser start charging or change settings (CSRF), even from
+// an allowed network and with no credentials configured; scripts, curl and
+// same-origin pages are unaffected.
+func TestCrossOriginWritesRefused(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	before := r.snap()
+	for _, hdr := range [][]string{
+		{"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site", "Content-Type", "text/plain"},
+		{"Origin", "http://evil.example", "Content-Type", "text/plain"},
+	} {
+		x := r.do(http.MethodPost, "/webapi/v1/SystemConfig", `{"ChargeCurrent":6}`, lan, hdr...)
+		if x.code != http.StatusForbidden || !strings.Contains(string(x.body), "cross-origin") {
+			t.Fatalf("%v: %d %s, want 403 cross-origin", hdr, x.code, x.body)
+		}
+	}
+	r.unchanged(before, "cross-origin writes")
+	if x := r.do(http.MethodPost, "/webapi/v1/SystemConfig", `{"ChargeCurrent":7}`, lan, "Sec-Fetch-Site", "same-origin"); x.code != 200 {
+		t.Fatalf("same-origin write: %d %s", x.code, x.body)
+	}
+	if x := r.post("/webapi/v1/SystemConfig", `{"ChargeCurrent":8}`); x.code != 200 {
+		t.Fatalf("script write: %d %s", x.code, x.body)
+	}
+}
+
+// TestGuardWrites: another handler wrapped with GuardWrites gets the same
+// protection for writes and none for reads.
+func TestGuardWrites(t *testing.T) {
+	r := newRig(t, rigOpt{config: func(c *Config) { c.Token = "s3cret" }})
+	hits := 0
+	h := r.srv.GuardWrites(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits++ }))
+	call := func(method, remote string, hdr ...string) int {
+		req := httptest.NewRequest(method, "/sim/v1/State", strings.NewReader(`{}`))
+		req.RemoteAddr = remote
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if c := call(http.MethodGet, "203.0.113.9:1"); c != 200 || hits != 1 {
+		t.Fatalf("read: %d, hits %d", c, hits)
+	}
+	if c := call(http.MethodPost, lan); c != http.StatusUnauthorized || hits != 1 {
+		t.Fatalf("write without token: %d, hits %d", c, hits)
+	}
+	if c := call(http.MethodPost, "203.0.113.9:1", "Authorization", "Bearer s3cret"); c != http.StatusForbidden || hits != 1 {
+		t.Fatalf("write from outside the allow-list: %d, hits %d", c, hits)
+	}
+	if c := call(http.MethodPost, lan, "Authorization", "Bearer s3cret"); c != 200 || hits != 2 {
+		t.Fatalf("authorised write: %d, hits %d", c, hits)
+	}
 }

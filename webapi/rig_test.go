@@ -91,11 +91,10 @@ func newRig(t testing.TB, o rigOpt) *rig {
 	t.Cleanup(func() { cancel(); <-exited })
 	table := command.New(r.ctl, command.Services{
 		Reset: func() error {
-			s, err := store.Load(settings.Defaults())
-			if err != nil && err != settings.ErrNoSettings {
-				return err
-			}
-			return r.ctl.Restart(r.params, s)
+			return r.ctl.Restart(r.params, func() settings.Settings {
+				s, _ := store.Load(settings.Defaults()) // no file: the defaults
+				return s
+			})
 		},
 		FactoryDefault: func() error {
 			if err := store.Remove(); err != nil {

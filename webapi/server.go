@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -60,6 +61,7 @@ type Options struct {
 type Server struct {
 	o      Options
 	guard  *guard
+	xo     *http.CrossOriginProtection
 	routes map[string]route
 	log    zerolog.Logger
 }
@@ -96,7 +98,7 @@ func New(o Options) (*Server, error) {
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 5 * time.Second
 	}
-	s := &Server{o: o, guard: g, log: o.Log.With().Str("component", "webapi").Logger()}
+	s := &Server{o: o, guard: g, xo: http.NewCrossOriginProtection(), log: o.Log.With().Str("component", "webapi").Logger()}
 	t := o.Commands
 	s.routes = map[string]route{
 		"/webapi/v1/Status":       {get: s.getStatus},
@@ -142,17 +144,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// post guards, decodes and runs a write.
-func (s *Server) post(w http.ResponseWriter, r *http.Request, run func(map[string]json.RawMessage, command.Origin) command.Reply) {
+// checkWrite applies the write guard: a browser's cross-site request is
+// refused (a page on the Internet must not start charging through the
+// user's browser; curl and scripts send no Origin or Sec-Fetch-Site and
+// pass), then the client network, then the credentials. It answers the
+// refusal itself and reports whether the write may go on.
+func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
 	remote := remoteAddr(r)
+	if err := s.xo.Check(r); err != nil {
+		s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("write refused: cross-origin request")
+		writeError(w, http.StatusForbidden, "cross-origin write refused")
+		return remote, false
+	}
 	if !s.guard.allowed(remote) {
 		s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Msg("write refused: client network not allowed")
 		writeError(w, http.StatusForbidden, "writes are not allowed from "+remote.String())
-		return
+		return remote, false
 	}
 	if !s.guard.authorised(r) {
 		w.Header().Set("WWW-Authenticate", s.guard.challenge())
 		writeError(w, http.StatusUnauthorized, "authentication required")
+		return remote, false
+	}
+	return remote, true
+}
+
+// GuardWrites protects another handler's writes (every method but GET and
+// HEAD) exactly as the WebAPI's POSTs are protected; the daemon wraps
+// /sim/v1/State with it.
+func (s *Server) GuardWrites(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if _, ok := s.checkWrite(w, r); !ok {
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// post guards, decodes and runs a write.
+func (s *Server) post(w http.ResponseWriter, r *http.Request, run func(map[string]json.RawMessage, command.Origin) command.Reply) {
+	remote, ok := s.checkWrite(w, r)
+	if !ok {
 		return
 	}
 	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {

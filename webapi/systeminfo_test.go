@@ -26,10 +26,22 @@ func TestResetRestartsInProcess(t *testing.T) {
 	if x.code != 200 || string(x.body) != `{"Reset":"Performing"}` {
 		t.Fatalf("%d %s", x.code, x.body)
 	}
-	if st := r.ctl.Status(); st.ContactorClosed || r.ctl.Settings().ChargeCurrent != 20 {
-		t.Errorf("after reset: contactor closed %v, ChargeCurrent %d", st.ContactorClosed, r.ctl.Settings().ChargeCurrent)
+	// Graceful: the PWM is withdrawn at once and the contactor opens when
+	// the car has stopped, not under load; then the fresh controller holds
+	// the pilot steady for RestartHold before it offers current again.
+	r.until(time.Second, "PWM withdrawn", func(st controller.Status) bool { return st.DutyPermille == controller.DutySteady })
+	if !r.ctl.Status().ContactorFeedback {
+		t.Fatal("contactor opened under load the moment Reset came")
 	}
-	r.until(10*time.Second, "charging again", func(st controller.Status) bool { return st.ContactorFeedback && st.CurrentLimit == 20 })
+	r.until(7*time.Second, "restarted", func(controller.Status) bool { return r.ctl.Settings().ChargeCurrent == 20 })
+	if st := r.ctl.Status(); st.ContactorClosed || st.ContactorFeedback {
+		t.Fatalf("restarted with the contactor closed: %+v", st)
+	}
+	restarted := r.now
+	r.until(15*time.Second, "charging again", func(st controller.Status) bool { return st.ContactorFeedback && st.CurrentLimit == 20 })
+	if d := r.now.Sub(restarted); d < controller.RestartHold {
+		t.Errorf("charging again %v after the restart, want at least %v in X1", d, controller.RestartHold)
+	}
 	if x := r.get("/healthz"); x.code != 200 {
 		t.Errorf("healthz after reset: %d %s", x.code, x.body)
 	}
