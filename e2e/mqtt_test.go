@@ -227,3 +227,31 @@ func TestMQTTHomeAssistantBirth(t *testing.T) {
 	o.Publish("homeassistant/status", "online", false)
 	mqtttest.Wait(t, disc, 5*time.Second, "re-announce after HA birth", func(m mqtttest.Message) bool { return !m.Retained })
 }
+
+// TestMQTTFinalStatusAfterSIGTERM: a clean stop while charging leaves a
+// retained status that says what the hardware does — contactor open — and
+// availability offline.
+func TestMQTTFinalStatusAfterSIGTERM(t *testing.T) {
+	d, b, _ := mqttDaemon(t)
+	d.post("/sim/v1/State", `{"EvPlugged": true, "EvRequestCharge": true}`, nil)
+	eventually(t, 8*time.Second, func() string {
+		if s := d.sim(); !s.Contactor {
+			return fmt.Sprintf("not charging: %+v", s)
+		}
+		return ""
+	})
+	if code := d.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	st := mqtttest.RetainedPayload(t, b.URL(), base+"/status")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(st), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["Charging"] != false || doc["ChargerStarted"] != false || doc["ActualPower"] != float64(0) {
+		t.Fatalf("final retained status still charging: %s", st)
+	}
+	if av := mqtttest.RetainedPayload(t, b.URL(), base+"/availability"); av != "offline" {
+		t.Fatalf("availability %q after a clean stop", av)
+	}
+}
