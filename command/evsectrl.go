@@ -23,7 +23,7 @@ func parseBool(raw json.RawMessage) (any, error) {
 	var b bool
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] == 'n' || json.Unmarshal(raw, &b) != nil {
-		return nil, fmt.Errorf("must be true or false, got %s", shorten(raw))
+		return nil, fmt.Errorf("must be true or false, got %s", settings.Shorten(raw))
 	}
 	return b, nil
 }
@@ -34,23 +34,13 @@ func parsePower(raw json.RawMessage) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if len(raw) == 0 || raw[0] == '"' || d.Decode(&n) != nil {
-		return nil, fmt.Errorf("must be a number of watts, got %s", shorten(raw))
+		return nil, fmt.Errorf("must be a number of watts, got %s", settings.Shorten(raw))
 	}
 	w, err := n.Float64()
 	if err != nil || math.IsNaN(w) || w < 0 || w > MaxPower {
-		return nil, fmt.Errorf("must be 0…%d W, got %s", MaxPower, shorten(raw))
+		return nil, fmt.Errorf("must be 0…%d W, got %s", MaxPower, settings.Shorten(raw))
 	}
 	return w, nil
-}
-
-func shorten(raw []byte) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	if len(raw) > 40 {
-		return string(raw[:40]) + "…"
-	}
-	return string(raw)
 }
 
 // setAnswer is the vendor's answer for a new boolean state.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/evse-mqtt/evse-mqtt/settings"
 )
 
 // SystemConfig runs the vendor's POST SystemConfig request: validated as
@@ -73,7 +75,7 @@ func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
 		case objSCode, objSCodeData:
 			var s string
 			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-				bad.set(k, "must be a string, got "+shorten(raw))
+				bad.set(k, "must be a string, got "+settings.Shorten(raw))
 				continue
 			}
 			if name == objSCodeData {
@@ -81,7 +83,7 @@ func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
 			}
 			code = canonicalCode(s)
 			if code == "" {
-				bad.set(k, fmt.Sprintf("unknown service code %q (known: %s)", shorten([]byte(s)), strings.Join(serviceCodes, ", ")))
+				bad.set(k, fmt.Sprintf("unknown service code %q (known: %s)", settings.Shorten([]byte(s)), strings.Join(serviceCodes, ", ")))
 			}
 		default:
 			v, err := parseBool(raw)

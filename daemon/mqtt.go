@@ -323,7 +323,7 @@ func onOff(p []byte) (bool, error) {
 	case "OFF", "FALSE", "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("payload must be ON or OFF, got %q", truncate(p))
+	return false, fmt.Errorf("payload must be ON or OFF, got %s", settings.Shorten(p))
 }
 
 // scalar takes a config value as a JSON value (16, true, "x"); a bare
@@ -335,11 +335,4 @@ func scalar(p []byte) json.RawMessage {
 	}
 	b, _ := json.Marshal(string(p))
 	return b
-}
-
-func truncate(p []byte) string {
-	if len(p) > 40 {
-		return string(p[:40]) + "…"
-	}
-	return string(p)
 }

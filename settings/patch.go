@@ -78,30 +78,32 @@ func (f Field) decode(s *Settings, raw json.RawMessage) error {
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
 		if err := d.Decode(&n); err != nil || len(raw) == 0 || raw[0] == '"' {
-			return fmt.Errorf("must be a number, got %s", shorten(raw))
+			return fmt.Errorf("must be a number, got %s", Shorten(raw))
 		}
 		v, err := n.Float64()
 		if err != nil || v != math.Trunc(v) || math.Abs(v) > 1e9 {
-			return fmt.Errorf("must be a whole number, got %s", shorten(raw))
+			return fmt.Errorf("must be a whole number, got %s", Shorten(raw))
 		}
 		*f.ptrI(s) = int(v)
 	case KindBool:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err != nil {
-			return fmt.Errorf("must be true or false, got %s", shorten(raw))
+			return fmt.Errorf("must be true or false, got %s", Shorten(raw))
 		}
 		*f.ptrB(s) = b
 	default:
 		var str string
 		if err := json.Unmarshal(raw, &str); err != nil {
-			return fmt.Errorf("must be a string, got %s", shorten(raw))
+			return fmt.Errorf("must be a string, got %s", Shorten(raw))
 		}
 		*f.ptrS(s) = strings.TrimSpace(str)
 	}
 	return nil
 }
 
-func shorten(raw []byte) string {
+// Shorten quotes the start of a rejected value in an error message, so a
+// 60 KiB payload does not come back in the answer.
+func Shorten(raw []byte) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
