@@ -39,3 +39,22 @@ func TestWalkABCA(t *testing.T) {
 		t.Fatalf("session energy %v", r.st.Energy)
 	}
 }
+
+// TestSimInvalidPilotIsGeneralError: the simulator's cp_invalid fault (a
+// level between the bands) gives EVSE_EV_GENERAL_ERR, cleared on unplug.
+func TestSimInvalidPilotIsGeneralError(t *testing.T) {
+	r := newRig(t, nil)
+	r.plugAndCharge()
+	r.sim.SetFault(sim.FaultCPInvalid)
+	d := r.until(time.Second, "general error", func() bool { return r.st.State == StateGeneralErr })
+	if r.st.ContactorClosed || d > 100*time.Millisecond {
+		t.Fatalf("general error after %v, contactor commanded %v", d, r.st.ContactorClosed)
+	}
+	r.sim.SetFault(sim.FaultNone)
+	r.run(2 * time.Second)
+	if r.st.State != StateGeneralErr {
+		t.Fatalf("state %v: a general error must hold until unplug", r.st.State)
+	}
+	r.vehicle(func(v *sim.Vehicle) { v.Plugged = false })
+	r.until(2*time.Second, "idle after unplug", func() bool { return r.st.State == StateIdle })
+}

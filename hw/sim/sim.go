@@ -24,10 +24,11 @@ const (
 	FaultPPShort    = "pp_short"
 	FaultPPOpen     = "pp_open"
 	FaultLockJam    = "lock_jam"
+	FaultCPInvalid  = "cp_invalid" // pilot reads between the IEC bands (a damaged cable or EV)
 )
 
 // Faults lists every fault name.
-var Faults = []string{FaultNone, FaultEPO, FaultWeld, FaultRelayOpen, FaultDiodeShort, FaultCPShort, FaultPPShort, FaultPPOpen, FaultLockJam}
+var Faults = []string{FaultNone, FaultEPO, FaultWeld, FaultRelayOpen, FaultDiodeShort, FaultCPShort, FaultPPShort, FaultPPOpen, FaultLockJam, FaultCPInvalid}
 
 // Lock feedback delays per method: a solenoid pulse is quick, a servo
 // takes its travel time.
@@ -222,6 +223,9 @@ func (p *Pilot) Sample() hw.PilotSample {
 func (s *Sim) sample() hw.PilotSample {
 	if s.fault == FaultCPShort {
 		return hw.PilotSample{}
+	}
+	if s.fault == FaultCPInvalid {
+		return hw.PilotSample{High: -5, Low: -5}
 	}
 	if s.duty == 0 {
 		return hw.PilotSample{High: -12, Low: -12}

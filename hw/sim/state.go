@@ -71,8 +71,10 @@ func levelName(v units.Volts) string {
 		return "D"
 	case v >= -1.5:
 		return "E"
+	case v <= -10.5:
+		return "F"
 	}
-	return "F"
+	return "invalid"
 }
 
 // writable names the fields Update accepts, in order.
