@@ -247,13 +247,42 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 // it returns the result for the least (lo) and the most (hi) the EV may
 // have drawn when the meter read.
 func (l *limiter) fromMeter(s *settings.Settings, in limitInput, phases int) (lo, hi units.Amps) {
-	if d := in.ev.at.Sub(l.site.At); in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew {
+	d := in.ev.at.Sub(l.site.At)
+	together := d <= simultaneous && d >= -simultaneous
+	if in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew && (together || l.settled(minTime(in.ev.at, l.site.At))) {
 		a := l.formula(s, in.ev, phases)
 		return a, a
 	}
 	evLo, evHi := l.evRange(l.site.At)
 	return l.formula(s, uniform(evLo, phases), phases), l.formula(s, uniform(evHi, phases), phases)
 }
+
+// settled reports whether the car's draw was steady from t on: the
+// advertised current last changed at least EVResponse before t. Only then
+// do two meters read at different moments see the same draw; during a
+// ramp the statistics meter may still show the old value while the
+// control meter already sees the new one (they are polled at different
+// periods), which would read as house load. While it is not settled the
+// limiter bounds the draw from the pilot; a follow-up reduction can then
+// lag by up to EVResponse, the first one never does.
+func (l *limiter) settled(t time.Time) bool {
+	if l.nChg == 0 {
+		return true
+	}
+	last := l.chg[(l.nChg-1)%len(l.chg)].at
+	return last.Before(t.Add(-l.p.EVResponse))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// simultaneous is how close two readings must be to count as taken at
+// the same moment even while the car's draw is changing.
+const simultaneous = 50 * time.Millisecond
 
 // maxMeterSkew is how far apart the statistics and control meters may
 // read for the EV's measured draw to stand for its draw at the control

@@ -315,3 +315,46 @@ func TestLimiterSkewedEVMeter(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterLaggingEVMeterOnRamp: the statistics meter is polled every
+// second, the control meter every 500 ms, out of phase. While the car
+// ramps up, the control meter already sees its draw but meter 1 still
+// shows the old value; taken at face value that reads as 11 kW of new
+// house load and pauses charging right after every resume. While the
+// advertised current has changed within EVResponse of the readings, the
+// limiter must bound the draw from the pilot instead.
+func TestLimiterLaggingEVMeterOnRamp(t *testing.T) {
+	s := limiterSettings(nil) // 12000 W limit
+	l := limiter{p: DefaultLimiterParams()}
+	const resp = 2 * time.Second
+	var drawn, last, m1Val units.Amps
+	var advAt, m1At time.Time
+	for ms := 0; ms <= 30_000; ms += 10 {
+		now := epoch.Add(time.Duration(ms) * time.Millisecond)
+		if l.out != last {
+			last, advAt = l.out, now
+		}
+		if now.Sub(advAt) >= resp {
+			drawn = last
+		}
+		if ms%500 == 0 {
+			site(1000, drawn)(&l, now)
+		}
+		if ms%1000 == 700 {
+			m1Val, m1At = drawn, now
+		}
+		in := limitInput{ceiling: 16, phases: 3, advertised: l.out}
+		if !m1At.IsZero() {
+			in.ev = uniform(m1Val, 3)
+			in.ev.measured, in.ev.at = true, m1At
+		}
+		l.update(now, &s, in)
+		if l.paused {
+			t.Fatalf("t=%v: paused (out %v, drawn %v, meter 1 %v at %v); the site has 11 kW to spare",
+				now.Sub(epoch), l.out, drawn, m1Val, m1At.Sub(epoch))
+		}
+	}
+	if l.out != 15 { // (12000 − 1000)/690 = 15.9
+		t.Fatalf("out %v, want 15", l.out)
+	}
+}

@@ -37,8 +37,12 @@ type Law interface {
 type Config struct {
 	Duration     time.Duration
 	Tick         time.Duration // control-loop period (the daemon's is 10 ms)
-	MeterPeriod  time.Duration // both meters are polled this often …
-	MeterLatency time.Duration // … and their readings arrive this much later
+	MeterPeriod  time.Duration // the control meter is polled this often …
+	MeterLatency time.Duration // … and its readings (and meter 1's) arrive this much later
+	// EVMeterPeriod and EVMeterOffset poll the statistics meter on its own
+	// schedule, as the daemon does (1 s, out of phase with the control
+	// meter); zero polls it with the control meter.
+	EVMeterPeriod, EVMeterOffset time.Duration
 	ControlLimit int           // W, the site import limit
 	Building     Building
 	Vehicle      sim.Vehicle // plugged in and asking for charge from the start
@@ -67,8 +71,9 @@ var start = time.Date(2026, 6, 21, 0, 0, 0, 0, time.UTC)
 
 type delivery struct {
 	due     time.Time
-	site    hw.MeterReading
+	site    hw.MeterReading // zero At: no control-meter reading in this delivery
 	ev      hw.MeterReading
+	hasEV   bool
 	pending bool
 }
 
@@ -88,7 +93,7 @@ func Run(cfg Config, law Law) Metrics {
 	res := Metrics{Law: law.Name()}
 	var st controller.Status
 	var site, ev hw.MeterReading
-	var queue [4]delivery // readings in flight (latency < 4 periods)
+	var queue, evQueue [4]delivery // readings in flight (latency < 4 periods)
 	var house, pv units.Watts
 	lastDuty, wasPWM, wasClosed := controller.DutySteady, false, false
 	phases := max(min(v.Phases, 3), 1)
@@ -109,15 +114,31 @@ func Run(cfg Config, law Law) Metrics {
 		sm.Tick(now)
 		if t%cfg.MeterPeriod == 0 {
 			q := &queue[(t/cfg.MeterPeriod)%time.Duration(len(queue))]
-			*q = delivery{due: now.Add(cfg.MeterLatency), site: reading(now, sm.SitePhases()), ev: reading(now, sm.EVPhases()), pending: true}
+			*q = delivery{due: now.Add(cfg.MeterLatency), site: reading(now, sm.SitePhases()), pending: true}
+			if cfg.EVMeterPeriod == 0 {
+				q.ev, q.hasEV = reading(now, sm.EVPhases()), true
+			}
 		}
-		for i := range queue {
-			if q := &queue[i]; q.pending && !now.Before(q.due) {
+		if cfg.EVMeterPeriod > 0 && (t-cfg.EVMeterOffset)%cfg.EVMeterPeriod == 0 {
+			q := &evQueue[((t-cfg.EVMeterOffset)/cfg.EVMeterPeriod)%time.Duration(len(evQueue))]
+			*q = delivery{due: now.Add(cfg.MeterLatency), ev: reading(now, sm.EVPhases()), hasEV: true, pending: true}
+		}
+		for _, qs := range [][]delivery{queue[:], evQueue[:]} {
+			for i := range qs {
+				q := &qs[i]
+				if !q.pending || now.Before(q.due) {
+					continue
+				}
 				q.pending = false
-				site, ev = q.site, q.ev
-				m.SetMeter(2, site)
-				if s.Meter1Type != settings.MeterNone {
-					m.SetMeter(1, ev)
+				if !q.site.At.IsZero() {
+					site = q.site
+					m.SetMeter(2, site)
+				}
+				if q.hasEV {
+					ev = q.ev
+					if s.Meter1Type != settings.MeterNone {
+						m.SetMeter(1, ev)
+					}
 				}
 			}
 		}
