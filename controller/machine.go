@@ -379,7 +379,11 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		m.setContactor(true, now)
 	}
 	if m.reason == "" && !m.contactor {
-		m.reason = "waiting for the vehicle"
+		if charging {
+			m.reason = "vehicle ready: closing the contactor"
+		} else {
+			m.reason = "waiting for the vehicle to request charge"
+		}
 	}
 }
 

@@ -52,3 +52,41 @@ func TestPowerLimitEndToEnd(t *testing.T) {
 		t.Fatalf("limit source %v, want limiter: %v", ext["limit_source"], ext)
 	}
 }
+
+// TestPowerLimitResumeHolds: after a pause for lack of power the charger
+// resumes once power is back — and keeps charging. (The meters are polled
+// at different periods, so during the car's ramp the statistics meter can
+// lag the control meter; that lag must not read as new house load.)
+func TestPowerLimitResumeHolds(t *testing.T) {
+	d := start(t, t.TempDir(), newPorts(t), "limiter: {min_pause: 3s, max_pause: 3s}\n")
+	d.post("/webapi/v1/SystemConfig", `{"ControlStrategy": 1, "ControlLimit": 15000}`, nil)
+	d.post("/sim/v1/State", `{"EvPlugged": true, "EvRequestCharge": true, "HousePower": 2000}`, nil)
+	charging := func() string {
+		if s := d.sim(); !s.Contactor || s.EvCurrent < 6 {
+			return fmt.Sprintf("not charging: %+v", s)
+		}
+		return ""
+	}
+	eventually(t, 15*time.Second, charging)
+	d.post("/sim/v1/State", `{"HousePower": 14500}`, nil) // 500 W left: pause
+	eventually(t, 15*time.Second, func() string {
+		if s := d.sim(); s.Contactor || s.PilotDuty != 100 {
+			return fmt.Sprintf("not paused: %+v", s)
+		}
+		return ""
+	})
+	d.post("/sim/v1/State", `{"HousePower": 2000}`, nil)
+	eventually(t, 15*time.Second, charging)
+	// Watch 12 s of charging after the resume: no second pause.
+	deadline := time.Now().Add(12 * time.Second)
+	tk := time.NewTicker(50 * time.Millisecond)
+	defer tk.Stop()
+	for time.Now().Before(deadline) {
+		if s := d.sim(); s.PilotDuty == 100 || !s.Contactor && s.EvCurrent == 0 && s.PilotDuty == 100 {
+			var ext map[string]any
+			d.get("/api/v1/status", &ext)
+			t.Fatalf("paused again after resuming with 13 kW of headroom: %+v, %v", s, ext["reason"])
+		}
+		<-tk.C
+	}
+}

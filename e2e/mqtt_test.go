@@ -255,3 +255,38 @@ func TestMQTTFinalStatusAfterSIGTERM(t *testing.T) {
 		t.Fatalf("availability %q after a clean stop", av)
 	}
 }
+
+// TestMQTTPowerAvailableLease: with a remote supervisor configured, an
+// accepted power_available/set limits charging and lapses after the lease
+// TTL into the fallback.
+func TestMQTTPowerAvailableLease(t *testing.T) {
+	b := mqtttest.Start(t)
+	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\nlimiter: {lease_ttl: 3s}\n", "EVSE_MQTT_URL="+b.URL())
+	o := mqtttest.NewObserver(t, b.URL())
+	results := o.Subscribe(base + "/result")
+	if r := command(t, o, results, base+"/set", `{"Meter2Type": 7, "Meter2Ip": "127.0.0.1"}`); !r.OK {
+		t.Fatalf("supervisor config: %+v", r)
+	}
+	d.post("/sim/v1/State", `{"EvPlugged": true, "EvRequestCharge": true}`, nil)
+	if r := command(t, o, results, base+"/power_available/set", "4830"); !r.OK || r.Result["EVSEPowerAvailable"] != "Set=>4830" {
+		t.Fatalf("power_available: %+v", r)
+	}
+	type ext struct {
+		LimitSource  string  `json:"limit_source"`
+		CurrentLimit float64 `json:"current_limit_a"`
+	}
+	eventually(t, 2*time.Second, func() string { // 4830 W / (3 × 230 V) = 7 A
+		var e ext
+		if d.get("/api/v1/status", &e); e.LimitSource != "supervisor lease" || e.CurrentLimit != 7 {
+			return fmt.Sprintf("%+v, want 7 A from the supervisor lease", e)
+		}
+		return ""
+	})
+	eventually(t, 5*time.Second, func() string { // the lease lapses: fallback 6 A
+		var e ext
+		if d.get("/api/v1/status", &e); e.LimitSource != "fallback" || e.CurrentLimit != 6 {
+			return fmt.Sprintf("%+v, want the 6 A fallback after the lease", e)
+		}
+		return ""
+	})
+}

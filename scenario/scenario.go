@@ -43,9 +43,9 @@ type Config struct {
 	// schedule, as the daemon does (1 s, out of phase with the control
 	// meter); zero polls it with the control meter.
 	EVMeterPeriod, EVMeterOffset time.Duration
-	ControlLimit int           // W, the site import limit
-	Building     Building
-	Vehicle      sim.Vehicle // plugged in and asking for charge from the start
+	ControlLimit                 int // W, the site import limit
+	Building                     Building
+	Vehicle                      sim.Vehicle // plugged in and asking for charge from the start
 	// Window, when set, restricts the metrics to [From, From+Length) and
 	// measures the recovery from a load step at From.
 	From, Length time.Duration
