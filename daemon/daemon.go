@@ -190,7 +190,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer stopSim()
 	d.meters.apply(s)
 	defer d.meters.close()
-	d.addSettingsHook(d.meters.apply)
+	d.addSettingsHook(d.meters.post)
 
 	if err := d.buildAPI(); err != nil {
 		cancel()

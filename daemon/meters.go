@@ -27,10 +27,42 @@ type meters struct {
 	addr    [2]string
 	pollers [2]*meter.Poller
 	cancel  [2]context.CancelFunc
+	latest  chan settings.Settings
 }
 
 func newMeters(ctx context.Context, cfg config.Meters, ctrl *controller.Controller, log zerolog.Logger) *meters {
-	return &meters{ctx: ctx, cfg: cfg, ctrl: ctrl, log: log, links: meter.NewLinks(log), typ: [2]int{-1, -1}}
+	ms := &meters{ctx: ctx, cfg: cfg, ctrl: ctrl, log: log, links: meter.NewLinks(log), typ: [2]int{-1, -1},
+		latest: make(chan settings.Settings, 1)}
+	go ms.follow()
+	return ms
+}
+
+// post hands new settings to the meters without waiting: it may be called
+// from the control loop (settings hooks), which must never block on a
+// meter link. The newest settings replace any not yet taken.
+func (ms *meters) post(s settings.Settings) {
+	for {
+		select {
+		case ms.latest <- s:
+			return
+		default:
+			select {
+			case <-ms.latest:
+			default:
+			}
+		}
+	}
+}
+
+func (ms *meters) follow() {
+	for {
+		select {
+		case <-ms.ctx.Done():
+			return
+		case s := <-ms.latest:
+			ms.apply(s)
+		}
+	}
 }
 
 // reconfigure takes new wiring details; every poller restarts on the next
