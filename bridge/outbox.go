@@ -88,13 +88,6 @@ func (o *outbox) requeue(m message) {
 	o.signal()
 }
 
-// len is the number of queued messages.
-func (o *outbox) len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.queue)
-}
-
 // takeDropped returns and resets the count of messages dropped since the
 // last call, so the publisher can log drops once rather than per message.
 func (o *outbox) takeDropped() int {

@@ -229,10 +229,7 @@ func Commands() []Command {
 		}
 		cs = append(cs, Command{f.Name, k, GroupSystemConfig})
 	}
-	for _, e := range infoEntries {
-		cs = append(cs, e)
-	}
-	return cs
+	return append(cs, infoEntries...)
 }
 
 func lookupCtrl(name string, groups ...Group) (ctrlEntry, bool) {

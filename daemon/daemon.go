@@ -41,9 +41,6 @@ type Options struct {
 	MQTTURL    string
 	LogLevel   string
 	Version    string
-	// Ready, if set, is called with the HTTP listener's address once the
-	// daemon serves (tests use it to find a ":0" port).
-	Ready func(httpAddr string)
 }
 
 // LoadConfig reads the configuration named by o (or the defaults when
@@ -213,9 +210,6 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	d.log.Info().Str("device", d.id).Str("http", ln.Addr().String()).Str("state_dir", cfg.StateDir).
 		Str("version", d.opts.Version).Msg("evse-mqtt running (simulator)")
-	if d.opts.Ready != nil {
-		d.opts.Ready(ln.Addr().String())
-	}
 
 	energyDone := make(chan struct{})
 	go func() {

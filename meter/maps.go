@@ -38,16 +38,7 @@ func SDM72DMv1() *Map {
 // SDM72DMv2 is the SDM72D-M-2 (manual v1.1, meter code 0x0089): the v1
 // set plus per-phase and system values, in address order.
 func SDM72DMv2() *Map {
-	return &Map{Name: "SDM72D-M-2", MaxRegs: limitSDM72D, Verified: true, Registers: []Register{
-		in(0x0000, "Phase1Voltage[V]", "V", RoleVoltageL1),
-		in(0x0002, "Phase2Voltage[V]", "V", RoleVoltageL2),
-		in(0x0004, "Phase3Voltage[V]", "V", RoleVoltageL3),
-		in(0x0006, "Phase1Current[A]", "A", RoleCurrentL1),
-		in(0x0008, "Phase2Current[A]", "A", RoleCurrentL2),
-		in(0x000A, "Phase3Current[A]", "A", RoleCurrentL3),
-		in(0x000C, "Phase1ActivePower[W]", "W", RolePowerL1),
-		in(0x000E, "Phase2ActivePower[W]", "W", RolePowerL2),
-		in(0x0010, "Phase3ActivePower[W]", "W", RolePowerL3),
+	return &Map{Name: "SDM72D-M-2", MaxRegs: limitSDM72D, Verified: true, Registers: append(phaseVIP(),
 		in(0x0012, "Phase1ApparentPower[VA]", "VA", RoleNone),
 		in(0x0014, "Phase2ApparentPower[VA]", "VA", RoleNone),
 		in(0x0016, "Phase3ApparentPower[VA]", "VA", RoleNone),
@@ -80,7 +71,7 @@ func SDM72DMv2() *Map {
 		in(0x018C, "NetImportMinusExport[kWh]", "kWh", RoleNone),
 		in(0x0500, "TotalImportActivePower[W]", "W", RoleNone),
 		in(0x0502, "TotalExportActivePower[W]", "W", RoleNone),
-	}}
+	)}
 }
 
 // SDM120M is the single-phase SDM120M (protocol v2.5). Its phase is
@@ -115,7 +106,20 @@ func SDM120M() *Map {
 // not public, and this SDM630-style layout (SDM630 protocol v2.0) is an
 // unverified guess. Replace it with a user map once the layout is known.
 func NMID30() *Map {
-	return &Map{Name: "NMID30-2", MaxRegs: limitSDM630Like, Verified: false, Registers: []Register{
+	return &Map{Name: "NMID30-2", MaxRegs: limitSDM630Like, Verified: false, Registers: append(phaseVIP(),
+		in(0x0034, "TotalSystemPower[W]", "W", RoleTotalPower),
+		in(0x0046, "Frequency[Hz]", "Hz", RoleNone),
+		in(0x0048, "TotalImport[kWh]", "kWh", RoleImportEnergy),
+		in(0x004A, "TotalExport[kWh]", "kWh", RoleNone),
+		in(0x0156, "Total[kWh]", "kWh", RoleNone),
+	)}
+}
+
+// phaseVIP is the Eastron family's per-phase block at 0x0000–0x0010:
+// voltage, current and active power of L1–L3 (the roles the limiter's
+// per-phase rule needs), shared by the three-phase maps.
+func phaseVIP() []Register {
+	return []Register{
 		in(0x0000, "Phase1Voltage[V]", "V", RoleVoltageL1),
 		in(0x0002, "Phase2Voltage[V]", "V", RoleVoltageL2),
 		in(0x0004, "Phase3Voltage[V]", "V", RoleVoltageL3),
@@ -125,10 +129,5 @@ func NMID30() *Map {
 		in(0x000C, "Phase1ActivePower[W]", "W", RolePowerL1),
 		in(0x000E, "Phase2ActivePower[W]", "W", RolePowerL2),
 		in(0x0010, "Phase3ActivePower[W]", "W", RolePowerL3),
-		in(0x0034, "TotalSystemPower[W]", "W", RoleTotalPower),
-		in(0x0046, "Frequency[Hz]", "Hz", RoleNone),
-		in(0x0048, "TotalImport[kWh]", "kWh", RoleImportEnergy),
-		in(0x004A, "TotalExport[kWh]", "kWh", RoleNone),
-		in(0x0156, "Total[kWh]", "kWh", RoleNone),
-	}}
+	}
 }
