@@ -232,13 +232,29 @@ func (c *Client) onConnect() {
 	c.mu.Unlock()
 
 	c.newLink()
-	// "online" goes first through the publisher so it precedes the state
-	// that hooks re-publish.
+	// Subscribe before announcing "online": online means commands are
+	// heard. "online" then goes first through the publisher so it precedes
+	// the state that hooks re-publish.
+	if err := c.subscribe(subs); err != nil {
+		c.log.Warn().Err(err).Msg("renewing subscriptions failed")
+	}
 	c.onlinePending.Store(true)
 	c.connected.Store(true)
 	c.outbox.signal()
-	if err := c.subscribe(subs); err != nil {
-		c.log.Warn().Err(err).Msg("renewing subscriptions failed")
+	// A Handle that ran while we subscribed saw connected false and left
+	// its filter to us: subscribe what was added since the snapshot.
+	c.mu.Lock()
+	var late []subscription
+	for f, sub := range c.subs {
+		if !containsFilter(subs, f) {
+			late = append(late, sub)
+		}
+	}
+	c.mu.Unlock()
+	if len(late) > 0 {
+		if err := c.subscribe(late); err != nil {
+			c.log.Warn().Err(err).Msg("subscribing late handlers failed")
+		}
 	}
 	c.log.Info().Int("subscriptions", len(subs)).Msg("connected")
 	for _, f := range hooks {
@@ -316,4 +332,13 @@ func (c *Client) deliver(s subscription) mqtt.MessageHandler {
 		}
 		s.h(m.Topic(), m.Payload())
 	}
+}
+
+func containsFilter(subs []subscription, filter string) bool {
+	for _, s := range subs {
+		if s.filter == filter {
+			return true
+		}
+	}
+	return false
 }

@@ -27,7 +27,17 @@ func mqttDaemon(t *testing.T) (*daemon, *mqtttest.Broker, *mqtttest.Observer) {
 	t.Helper()
 	b := mqtttest.Start(t)
 	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\n", "EVSE_MQTT_URL="+b.URL())
-	return d, b, mqtttest.NewObserver(t, b.URL())
+	o := mqtttest.NewObserver(t, b.URL())
+	waitOnline(t, o)
+	return d, b, o
+}
+
+// waitOnline waits until the daemon has connected and subscribed: it
+// publishes "online" only after its subscriptions are in place, and the
+// daemon's "running" log line comes before that.
+func waitOnline(t testing.TB, o *mqtttest.Observer) {
+	t.Helper()
+	mqtttest.Wait(t, o.Subscribe(base+"/availability"), 5*time.Second, "daemon online", func(m mqtttest.Message) bool { return m.Payload == "online" })
 }
 
 func TestMQTTRetainedStateAndDiscovery(t *testing.T) {
@@ -263,6 +273,7 @@ func TestMQTTPowerAvailableLease(t *testing.T) {
 	b := mqtttest.Start(t)
 	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\nlimiter: {lease_ttl: 3s}\n", "EVSE_MQTT_URL="+b.URL())
 	o := mqtttest.NewObserver(t, b.URL())
+	waitOnline(t, o)
 	results := o.Subscribe(base + "/result")
 	if r := command(t, o, results, base+"/set", `{"Meter2Type": 7, "Meter2Ip": "127.0.0.1"}`); !r.OK {
 		t.Fatalf("supervisor config: %+v", r)
