@@ -69,6 +69,7 @@ type Client struct {
 	now       func() time.Time                     // the clock of State and of failure logging
 	after     func(time.Duration) <-chan time.Time // the wait before retrying a refusing broker
 	onAttempt func()                               // tests: called at every connection attempt
+	onFailed  func()                               // tests: called once a failed attempt is recorded and logged
 }
 
 // New checks cfg and prepares a client; nothing touches the network until

@@ -83,6 +83,9 @@ func (c *Client) notify(_ mqtt.Client, n mqtt.ConnectionNotification) {
 // failed records a failed attempt, logs it (rate-limited) and sets the
 // wait before the next one.
 func (c *Client) failed(err error) {
+	if c.onFailed != nil {
+		defer c.onFailed()
+	}
 	reason, hint, refused := describe(err)
 	now := c.now()
 	l := &c.link

@@ -142,3 +142,39 @@ func TestDescribeFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestUntrustedTLSCertificateReported: a TLS broker whose certificate the
+// client does not trust (no mqtt.ca_file). State and the warning must name
+// the certificate problem and point at ca_file, not just "connecting".
+func TestUntrustedTLSCertificateReported(t *testing.T) {
+	pki := newPKI(t)
+	tlsPort := mqtttest.FreePort(t)
+	b := mqtttest.StartWith(t, fmt.Sprintf("listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n", tlsPort, pki.serverCert, pki.serverKey))
+	b.WaitListening(tlsPort)
+	cfg := testConfig(t, fmt.Sprintf("ssl://127.0.0.1:%d", tlsPort)) // system roots only
+	var logs lockedBuffer
+	c, err := New(cfg, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	failed := make(chan struct{}, 1)
+	c.onFailed = func() {
+		select {
+		case failed <- struct{}{}:
+		default:
+		}
+	}
+	start(t, c)
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no failed attempt reported: %+v", c.State())
+	}
+	if st := c.State(); st.Connected || !strings.Contains(st.Error, "certificate") {
+		t.Fatalf("state %+v does not name the certificate", st)
+	}
+	if w := logs.warnings(); len(w) != 1 || !strings.Contains(w[0], "mqtt.ca_file") {
+		t.Fatalf("warnings %q", w)
+	}
+}
