@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +64,12 @@ type Client struct {
 	stop      chan struct{} // closed by Close to end the publisher
 	done      chan struct{} // closed when the publisher has ended
 	closeOnce sync.Once
+
+	link      linkState                            // what State reports
+	now       func() time.Time                     // the clock of State and of failure logging
+	after     func(time.Duration) <-chan time.Time // the wait before retrying a refusing broker
+	onAttempt func()                               // tests: called at every connection attempt
+	onFailed  func()                               // tests: called once a failed attempt is recorded and logged
 }
 
 // New checks cfg and prepares a client; nothing touches the network until
@@ -87,12 +95,17 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 		subs:   make(map[string]subscription),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+		now:    time.Now,
+		after:  time.After,
 	}
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.URL).
 		SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).
 		SetPassword(cfg.Password).
+		// MQTT 3.1.1 only: left open, paho retries every refused CONNECT
+		// as 3.1, which doubles the attempts a refusing broker sees.
+		SetProtocolVersion(4).
 		SetKeepAlive(cfg.Keepalive).
 		SetConnectTimeout(tokenTimeout).
 		SetWriteTimeout(tokenTimeout).
@@ -107,6 +120,11 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 		SetConnectRetryInterval(cfg.MaxReconnectInterval).
 		SetBinaryWill(cfg.Availability(), []byte(payloadOffline), byte(cfg.QoS), true).
 		SetOnConnectHandler(func(mqtt.Client) { c.onConnect() }).
+		SetConnectionNotificationHandler(c.notify).
+		SetConnectionAttemptHandler(func(_ *url.URL, tc *tls.Config) *tls.Config {
+			c.holdOff()
+			return tc
+		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { c.onLost(err) })
 	if tc != nil {
 		opts.SetTLSConfig(tc)
@@ -165,6 +183,15 @@ func (c *Client) Publish(topic string, payload []byte, retained bool) {
 	c.outbox.put(message{topic: topic, payload: payload, retained: retained})
 }
 
+// AfterSent calls f on the publisher's goroutine once every message
+// Publish queued before this call has been acknowledged by the broker (or
+// handed to it, at QoS 0). While the broker is unreachable f waits; it is
+// never called if the client closes first. This is how a caller logs what
+// really reached the broker rather than what it queued. f must not block.
+func (c *Client) AfterSent(f func()) {
+	c.outbox.put(message{sent: f})
+}
+
 // Start connects in the background and returns; paho keeps retrying a
 // broker that is down. Cancelling ctx is the same as Close.
 func (c *Client) Start(ctx context.Context) error {
@@ -176,6 +203,9 @@ func (c *Client) Start(ctx context.Context) error {
 	c.started = true
 	c.mu.Unlock()
 
+	c.link.mu.Lock()
+	c.link.st.Since = c.now()
+	c.link.mu.Unlock()
 	c.log.Info().Str("url", c.cfg.URL).Str("client_id", c.cfg.ClientID).Str("base", c.cfg.BaseTopic).Msg("connecting")
 	go c.publisher()
 	c.mq.Connect() // completes only once connected; onConnect does the work
@@ -256,7 +286,11 @@ func (c *Client) onConnect() {
 			c.log.Warn().Err(err).Msg("subscribing late handlers failed")
 		}
 	}
-	c.log.Info().Int("subscriptions", len(subs)).Msg("connected")
+	ev := c.log.Info().Str("url", c.cfg.URL).Int("subscriptions", len(subs))
+	if failed := c.connectedNow(); failed > 0 {
+		ev = ev.Int("failed_attempts", failed)
+	}
+	ev.Msg("connected")
 	for _, f := range hooks {
 		f()
 	}
@@ -269,6 +303,7 @@ func (c *Client) onLost(err error) {
 		return
 	}
 	c.connected.Store(false)
+	c.lostNow(err)
 	c.endLink()
 	c.log.Warn().Err(err).Msg("connection lost; reconnecting")
 }

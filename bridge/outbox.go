@@ -7,6 +7,10 @@ type message struct {
 	topic    string
 	payload  []byte
 	retained bool
+	// sent, when set, makes this a marker rather than a publish: the
+	// publisher calls it on reaching it, once everything queued before it
+	// went out and was acknowledged.
+	sent func()
 }
 
 // outbox is the bounded FIFO between callers of Publish and the one

@@ -47,6 +47,10 @@ func (c *Client) drain() {
 		if !ok {
 			return
 		}
+		if m.sent != nil {
+			m.sent()
+			continue
+		}
 		if err := c.send(m); err != nil {
 			c.outbox.requeue(m)
 			c.log.Debug().Err(err).Str("topic", m.topic).Msg("publish failed; requeued")
@@ -61,6 +65,10 @@ func (c *Client) flush(deadline time.Time) {
 		m, ok := c.outbox.next()
 		if !ok {
 			return
+		}
+		if m.sent != nil {
+			m.sent()
+			continue
 		}
 		if err := c.send(m); err != nil {
 			return

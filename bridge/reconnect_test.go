@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -70,17 +71,58 @@ func TestReconnectAfterBrokerRestart(t *testing.T) {
 }
 
 // TestConnectRetryWhenBrokerStartsLate starts the client before the broker
-// exists: ConnectRetry must keep trying until it appears.
+// exists. The port is first held by a listener the test owns, which counts
+// the client's attempts and hangs up on each: ConnectRetry must keep
+// trying (three attempts seen there), the client must report itself
+// disconnected with the reason, and once Mosquitto takes the port over the
+// client must be connected within 2 s.
 func TestConnectRetryWhenBrokerStartsLate(t *testing.T) {
-	port := mqtttest.FreePort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	accepted := make(chan time.Time, 64)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return // closed by the test
+			}
+			accepted <- time.Now()
+			conn.Close() // not a broker: the attempt fails
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+
 	cfg := testConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", port))
 	c, connects := newClient(t, cfg)
 	start(t, c)
-	select {
-	case <-connects:
-		t.Fatal("connected with no broker")
-	case <-time.After(1500 * time.Millisecond): // let a few attempts fail
+	var seen []time.Time
+	for len(seen) < 3 {
+		select {
+		case at := <-accepted:
+			seen = append(seen, at)
+		case <-connects:
+			t.Fatal("connected with no broker")
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d connection attempts in 5 s, want 3: the client stopped retrying", len(seen))
+		}
 	}
+	// Each retry waits the capped interval (1 s), not less (hammering) and
+	// not an uncapped backoff.
+	for i := 1; i < len(seen); i++ {
+		if gap := seen[i].Sub(seen[i-1]); gap < cfg.MaxReconnectInterval/2 || gap > 3*cfg.MaxReconnectInterval {
+			t.Errorf("attempt %d came %v after the previous one, want about %v", i+1, gap, cfg.MaxReconnectInterval)
+		}
+	}
+	st := c.State()
+	if st.Connected || st.Attempts < 3 || st.Failures < 2 || st.Error == "" {
+		t.Fatalf("state after failed attempts: %+v", st)
+	}
+	t.Logf("state before the broker: %+v", st)
+
+	ln.Close()
 	b := mqtttest.StartOnPort(t, port, "")
 	returned := time.Now()
 	back := waitConnect(t, connects, 5*time.Second)
@@ -89,6 +131,9 @@ func TestConnectRetryWhenBrokerStartsLate(t *testing.T) {
 	}
 	if v := mqtttest.RetainedPayload(t, b.URL(), cfg.Availability()); v != "online" {
 		t.Fatalf("availability = %q", v)
+	}
+	if st := c.State(); !st.Connected || st.Error != "" || st.Failures != 0 {
+		t.Fatalf("state after connecting: %+v", st)
 	}
 }
 

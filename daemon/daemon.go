@@ -119,6 +119,8 @@ type Daemon struct {
 
 	initMu  sync.Mutex
 	initial settings.Settings // the configuration's settings: what FactoryDefault restores
+
+	mqtt mqttLink // the broker connection, for /healthz and the status
 }
 
 // Run runs the daemon until ctx ends, then stops it safely: contactor
@@ -203,9 +205,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 
-	stopMQTT, err := d.startMQTT(ctx)
-	if err != nil {
-		d.log.Error().Err(err).Msg("MQTT not started")
+	// A failed MQTT start is reported (log, /healthz) but is not the
+	// daemon's exit status: the charger itself runs.
+	stopMQTT, mqttErr := d.startMQTT(ctx)
+	if mqttErr != nil {
+		d.mqttFailed(mqttErr)
+		d.log.Error().Err(mqttErr).Msg("MQTT not started; the charger runs without it")
 	}
 
 	d.log.Info().Str("device", d.id).Str("http", ln.Addr().String()).Str("state_dir", cfg.StateDir).

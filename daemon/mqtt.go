@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/bridge"
@@ -15,6 +19,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/discovery"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/webapi"
 )
 
 // mqttGlue publishes the charger's state documents and turns command
@@ -36,6 +41,77 @@ type mqttGlue struct {
 	maps [2]string
 }
 
+// mqttLink is what the daemon knows of its MQTT connection, for /healthz,
+// /api/v1/status and --healthcheck.
+type mqttLink struct {
+	mu  sync.Mutex
+	cl  *bridge.Client
+	url string // redacted: never a password
+	err error  // why MQTT could not be started at all
+}
+
+// mqttState reports the MQTT connection (webapi.Options.MQTT).
+func (d *Daemon) mqttState() webapi.MQTTState {
+	l := &d.mqtt
+	l.mu.Lock()
+	cl, u, err := l.cl, l.url, l.err
+	l.mu.Unlock()
+	switch {
+	case err != nil:
+		return webapi.MQTTState{Error: "MQTT not started: " + err.Error(), Since: d.started, URL: u}
+	case cl == nil:
+		return webapi.MQTTState{Error: "starting", Since: d.started, URL: u}
+	}
+	st := cl.State()
+	return webapi.MQTTState{Connected: st.Connected, Error: st.Error, Since: st.Since, URL: u}
+}
+
+// mqttFailed records that MQTT could not be started.
+func (d *Daemon) mqttFailed(err error) {
+	d.mqtt.mu.Lock()
+	d.mqtt.err = err
+	d.mqtt.mu.Unlock()
+}
+
+// redactURL hides a password written into the broker URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// startEmbedded starts the built-in broker and returns the URL to reach
+// it. When its port is taken — typically by the user's own Mosquitto on
+// 1883, which Home Assistant already uses — it starts nothing and returns
+// the URL of what listens there instead, with a warning that says so and
+// how to make it explicit: a Home Assistant user expects the charger on
+// the broker Home Assistant watches, and whatever listens on this host's
+// port is a local service, not a stranger on the network. If that is not
+// an MQTT broker or it refuses us, the bridge's warnings and /healthz say
+// so. Any other listen failure is an error.
+func (d *Daemon) startEmbedded(listen string) (*broker.Broker, string, error) {
+	emb, err := broker.Start(listen, d.log)
+	if err == nil {
+		return emb, emb.URL(), nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return nil, "", fmt.Errorf("embedded broker: %w (set mqtt.embedded_listen, or --mqtt-url for your own broker)", err)
+	}
+	host, port, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	u := "tcp://" + net.JoinHostPort(host, port)
+	d.log.Warn().Str("listen", listen).Str("using", u).
+		Msgf("MQTT: %s is already taken by another program (your own Mosquitto?), so the built-in broker is not started; "+
+			"connecting to the broker listening there instead. To say so explicitly, start with --mqtt-url %s "+
+			"(and mqtt.username/mqtt.password if it requires a login); to keep the built-in broker, set mqtt.embedded_listen to a free port",
+			listen, u)
+	return nil, u, nil
+}
+
 // startMQTT starts the embedded broker if asked to, connects the bridge
 // and runs the publisher; it returns a stop function.
 func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
@@ -43,11 +119,13 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 	var emb *broker.Broker
 	if cfg.Embedded() {
 		var err error
-		if emb, err = broker.Start(cfg.EmbeddedListen, d.log); err != nil {
-			return nil, fmt.Errorf("embedded broker: %w", err)
+		if emb, cfg.URL, err = d.startEmbedded(cfg.EmbeddedListen); err != nil {
+			return nil, err
 		}
-		cfg.URL = emb.URL()
 	}
+	d.mqtt.mu.Lock()
+	d.mqtt.url = redactURL(cfg.URL)
+	d.mqtt.mu.Unlock()
 	cl, err := bridge.New(cfg, d.log)
 	if err != nil {
 		if emb != nil {
@@ -55,6 +133,9 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 		}
 		return nil, err
 	}
+	d.mqtt.mu.Lock()
+	d.mqtt.cl = cl
+	d.mqtt.mu.Unlock()
 	g := &mqttGlue{d: d, cl: cl, base: cl.Base(), cfgCh: make(chan settings.Settings, 1)}
 	g.ann = discovery.NewAnnouncer(cl, d.log)
 	g.subscribe(ctx)

@@ -23,6 +23,7 @@ func (d *Daemon) buildAPI() error {
 		Started:     d.started,
 		Version:     d.opts.Version,
 		Log:         d.log,
+		MQTT:        d.mqttState,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,14 @@ type Publisher interface {
 	Publish(topic string, payload []byte, retained bool)
 }
 
+// SentNotifier is implemented by publishers that can tell when what was
+// published so far has reached the broker (the bridge's AfterSent). The
+// Announcer then logs an announcement only once it happened, never while
+// the messages wait for a broker that is unreachable or refuses us.
+type SentNotifier interface {
+	AfterSent(f func())
+}
+
 // DefaultMaxJitter bounds the random delay before a re-announce, so a fleet
 // of bridges does not answer Home Assistant's birth message all at once.
 const DefaultMaxJitter = 2 * time.Second
@@ -103,9 +111,22 @@ func (a *Announcer) Announce(msgs []Message) {
 	}
 	a.order = order
 	if published > 0 || len(gone) > 0 {
-		a.log.Info().Int("published", published).Int("removed", len(gone)).Int("entities", len(order)).
-			Msg("discovery announced")
+		entities, removed := len(order), len(gone)
+		a.whenSent(func() {
+			a.log.Info().Int("published", published).Int("removed", removed).Int("entities", entities).
+				Msg("discovery announced")
+		})
 	}
+}
+
+// whenSent runs logIt once the messages published so far reached the
+// broker, or at once for a publisher that cannot tell (it is synchronous).
+func (a *Announcer) whenSent(logIt func()) {
+	if n, ok := a.pub.(SentNotifier); ok {
+		n.AfterSent(logIt)
+		return
+	}
+	logIt()
 }
 
 // Adopt records a retained discovery config found on the broker (from a
@@ -132,7 +153,8 @@ func (a *Announcer) Reannounce() {
 	for _, t := range a.order {
 		a.pub.Publish(t, a.current[t], true)
 	}
-	a.log.Info().Int("entities", len(a.order)).Msg("discovery re-announced")
+	entities := len(a.order)
+	a.whenSent(func() { a.log.Info().Int("entities", entities).Msg("discovery re-announced") })
 }
 
 // HandleHAStatus takes a message from Home Assistant's status topic

@@ -66,10 +66,12 @@ type daemon struct {
 
 // Ports fixes the loopback ports a daemon uses, so a restarted daemon can
 // come back on the same ones.
-type Ports struct{ HTTP, Meter1, Meter2, MQTT string }
+// MQTTExtra, when set, is YAML lines added to the mqtt: section (indented
+// by two spaces), e.g. a username and password.
+type Ports struct{ HTTP, Meter1, Meter2, MQTT, MQTTExtra string }
 
 func newPorts(t testing.TB) Ports {
-	return Ports{freePort(t), freePort(t), freePort(t), freePort(t)}
+	return Ports{HTTP: freePort(t), Meter1: freePort(t), Meter2: freePort(t), MQTT: freePort(t)}
 }
 
 // writeConfig writes a configuration that keeps everything on the given
@@ -92,7 +94,7 @@ sim:
 mqtt:
   url: embedded
   embedded_listen: %q
-%s`, p.HTTP, p.Meter1, p.Meter2, p.Meter1, p.Meter2, p.MQTT, extra)
+%s%s`, p.HTTP, p.Meter1, p.Meter2, p.Meter1, p.Meter2, p.MQTT, p.MQTTExtra, extra)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,9 @@ type extendedDoc struct {
 	ContactorFeedback bool      `json:"contactor_feedback"`
 	Locked            bool      `json:"locked"`
 	At                time.Time `json:"at"`
+
+	// MQTT is the broker connection; absent when the daemon has no MQTT.
+	MQTT *MQTTState `json:"mqtt,omitempty"`
 }
 
 func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
@@ -63,6 +66,10 @@ func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
 	}
 	if st.Fault != 0 {
 		d.Fault = st.Fault.String()
+	}
+	if s.o.MQTT != nil {
+		m := s.o.MQTT()
+		d.MQTT = &m
 	}
 	if st.PowerFromMeter {
 		d.PowerSource = "meter"

@@ -185,14 +185,24 @@ func (s *Server) InfoDocument() []byte {
 type healthDoc struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
+	// MQTT says why the broker connection is down; the charger still
+	// works (status "degraded"), but Home Assistant sees none of it.
+	MQTT string `json:"mqtt,omitempty"`
 }
 
-// getHealth fails when the control loop has stopped producing snapshots.
+// getHealth fails (503) only when the control loop has stopped producing
+// snapshots: that is the charger itself. A broker that is unreachable
+// or refuses us is "degraded" with 200, so a container runtime does not
+// restart a charger that works, but people and monitors can see it.
 func (s *Server) getHealth(w http.ResponseWriter, _ *http.Request) {
 	st := s.o.Controller.Status()
 	age := s.o.Now().Sub(st.At)
 	if st.At.IsZero() || age > s.o.StaleAfter {
-		writeJSON(w, http.StatusServiceUnavailable, healthDoc{"unhealthy", "control loop has not stepped recently"})
+		writeJSON(w, http.StatusServiceUnavailable, healthDoc{Status: "unhealthy", Reason: "control loop has not stepped recently", MQTT: s.degradedReason()})
+		return
+	}
+	if r := s.degradedReason(); r != "" {
+		writeJSON(w, http.StatusOK, healthDoc{Status: "degraded", MQTT: r})
 		return
 	}
 	writeJSON(w, http.StatusOK, healthDoc{Status: "ok"})

@@ -58,6 +58,7 @@ type rigOpt struct {
 	config   func(*Config)
 	params   func(*controller.Params)
 	dir      string // reuse a state dir (restart)
+	mqtt     func() MQTTState
 }
 
 func newRig(t testing.TB, o rigOpt) *rig {
@@ -111,6 +112,7 @@ func newRig(t testing.TB, o rigOpt) *rig {
 		Config: cfg, Controller: r.ctl, Commands: table,
 		MeterStatus: func(n int) int { return n - 1 },
 		Started:     r.start, Now: func() time.Time { return r.now }, Version: "0.1.0", Host: r.host,
+		MQTT: o.mqtt,
 	})
 	if err != nil {
 		t.Fatal(err)

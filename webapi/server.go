@@ -55,6 +55,9 @@ type Options struct {
 	// StaleAfter makes /healthz fail when the control loop's latest
 	// snapshot is older than this (0: 5 s).
 	StaleAfter time.Duration
+	// MQTT reports the broker connection for /healthz (degraded while it
+	// is down) and /api/v1/status; nil: the daemon has no MQTT.
+	MQTT func() MQTTState
 }
 
 // Server is the WebAPI's http.Handler.

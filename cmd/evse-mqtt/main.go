@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.MQTTURL, "mqtt-url", os.Getenv("EVSE_MQTT_URL"), "MQTT broker URL, or \"embedded\" [EVSE_MQTT_URL]")
 	fs.StringVar(&o.LogLevel, "log-level", os.Getenv("EVSE_LOG_LEVEL"), "trace, debug, info, warn or error [EVSE_LOG_LEVEL]")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	healthcheck := fs.Bool("healthcheck", false, "ask the running daemon's /healthz and exit 0 if healthy (for container health checks)")
+	healthcheck := fs.Bool("healthcheck", false, "ask the running daemon's /healthz, print ok, degraded (MQTT down: exit 0) or unhealthy (exit 1), for container health checks")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +57,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if *healthcheck {
-		return checkHealth(cfg.HTTP.Listen, stderr)
+		return checkHealth(cfg.HTTP.Listen, os.Stdout, stderr)
 	}
 	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 
@@ -88,8 +89,10 @@ func newLogger(w io.Writer, format, level string) zerolog.Logger {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
 
-// checkHealth asks the local daemon's /healthz.
-func checkHealth(listen string, stderr io.Writer) int {
+// checkHealth asks the local daemon's /healthz and says what it answered
+// on stdout: "ok", or "degraded: <why>" (exit 0: the charger works, only
+// MQTT is down), or "unhealthy: <why>" (exit 1).
+func checkHealth(listen string, stdout, stderr io.Writer) int {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
@@ -104,10 +107,29 @@ func checkHealth(listen string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "healthcheck:", err)
 		return 1
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
+	defer resp.Body.Close()
+	var h struct{ Status, Reason, MQTT string }
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	_ = json.Unmarshal(body, &h) // an unreadable body still has its status code
+	why := strings.TrimSpace(strings.Join(nonEmpty(h.Reason, h.MQTT), "; "))
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		fmt.Fprintf(stdout, "unhealthy: status %d %s\n", resp.StatusCode, why)
 		return 1
+	case h.Status == "degraded":
+		fmt.Fprintf(stdout, "degraded: mqtt %s\n", why)
+	default:
+		fmt.Fprintln(stdout, "ok")
 	}
 	return 0
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

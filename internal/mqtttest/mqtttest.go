@@ -111,3 +111,19 @@ func (b *Broker) Kill() {
 	<-b.exited
 	b.cmd = nil
 }
+
+// PasswdBinary is Debian's mosquitto_passwd, shipped with mosquitto.
+const PasswdBinary = "/usr/bin/mosquitto_passwd"
+
+// StartWithPassword runs mosquitto on a free port accepting only user with
+// password (anonymous clients are refused), for tests of what a client
+// does when the broker refuses its credentials.
+func StartWithPassword(t testing.TB, user, password string) *Broker {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "passwd")
+	if out, err := exec.Command(PasswdBinary, "-c", "-b", file, user, password).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v\n%s", err, out)
+	}
+	// The later allow_anonymous overrides Start's "true".
+	return StartWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\n", file))
+}
