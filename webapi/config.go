@@ -19,6 +19,12 @@ type Config struct {
 	// Token enables "Authorization: Bearer <token>" for POSTs. With both
 	// Basic and a token configured, either is accepted.
 	Token string `yaml:"token"`
+	// Hosts are extra names of this charger that a write's Host header
+	// may carry (a DNS name your router gives it, a reverse proxy's name).
+	// IP addresses, localhost and the host's own name (also as
+	// <name>.local) are always accepted; any other name is refused, which
+	// is what stops DNS rebinding.
+	Hosts []string `yaml:"hosts"`
 	// WriteAllow lists the client networks (CIDR, or a bare address) that
 	// may POST. Empty means DefaultWriteAllow.
 	WriteAllow []string `yaml:"write_allow"`
@@ -49,6 +55,11 @@ func (c Config) Validate(prefix string) settings.Errors {
 	}
 	if strings.ContainsAny(c.Token, " \t\r\n") {
 		es = append(es, settings.FieldError{Field: prefix + "token", Reason: "must not contain white space (it travels in a header)"})
+	}
+	for i, h := range c.Hosts {
+		if !validHostName(h) {
+			es = append(es, settings.FieldError{Field: fmt.Sprintf("%shosts[%d]", prefix, i), Reason: fmt.Sprintf("%q is not a host name (letters, digits, '-' and '.'; no scheme or port)", h)})
+		}
 	}
 	for i, a := range c.WriteAllow {
 		if _, err := parsePrefix(a); err != nil {
@@ -90,4 +101,24 @@ func (c Config) prefixes() ([]netip.Prefix, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// validHostName accepts a DNS name: labels of letters, digits and '-',
+// joined by dots, at most 253 characters.
+func validHostName(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

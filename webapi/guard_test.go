@@ -179,6 +179,7 @@ func TestGuardWrites(t *testing.T) {
 	call := func(method, remote string, hdr ...string) int {
 		req := httptest.NewRequest(method, "/sim/v1/State", strings.NewReader(`{}`))
 		req.RemoteAddr = remote
+		req.Host = rigHost
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
