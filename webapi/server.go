@@ -155,7 +155,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // charger (DNS rebinding), a browser's cross-site request is refused (a
 // page on the Internet must not start charging through the user's
 // browser; curl and scripts send no Origin or Sec-Fetch-Site and pass),
-// then the client network, then the credentials. It answers the refusal
+// then the client network, then the credentials unless the network
+// writes without them (loopback by default). It answers the refusal
 // itself and reports whether the write may go on.
 func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
 	remote := remoteAddr(r)
@@ -174,9 +175,13 @@ func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr,
 		writeError(w, http.StatusForbidden, "writes are not allowed from "+remote.String())
 		return remote, false
 	}
+	if s.guard.trusted(remote) {
+		return remote, true
+	}
 	if !s.guard.authorised(r) {
 		w.Header().Set("WWW-Authenticate", s.guard.challenge())
-		writeError(w, http.StatusUnauthorized, "authentication required")
+		writeError(w, http.StatusUnauthorized, "authentication required: writes from "+remote.String()+
+			` need "Authorization: Bearer <token>" (the daemon logs at start where its token file is) or the configured Basic credentials`)
 		return remote, false
 	}
 	return remote, true
