@@ -43,7 +43,7 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 	var emb *broker.Broker
 	if cfg.Embedded() {
 		var err error
-		if emb, err = broker.Start(cfg.EmbeddedListen, d.log); err != nil {
+		if emb, err = d.startBroker(&cfg); err != nil {
 			return nil, fmt.Errorf("embedded broker: %w", err)
 		}
 		cfg.URL = emb.URL()

@@ -4,11 +4,20 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/evse-mqtt/evse-mqtt/bridge"
+	"github.com/evse-mqtt/evse-mqtt/broker"
 	"github.com/evse-mqtt/evse-mqtt/credentials"
 )
 
 // APITokenFile is the generated WebAPI token's file in the state dir.
 const APITokenFile = "api-token"
+
+// MQTTPasswordFile is the embedded broker's generated password's file in
+// the state dir; the username is MQTTUser.
+const (
+	MQTTPasswordFile = "mqtt-password"
+	MQTTUser         = "evse"
+)
 
 // apiToken gives the WebAPI a token when the configuration has no
 // credentials, so writes from beyond loopback need one by default. The
@@ -31,4 +40,33 @@ func (d *Daemon) apiToken() error {
 	d.log.Info().Str("token_file", s.Path).Bool("generated", s.Created).
 		Msg(fmt.Sprintf(`writes from other hosts need the API token: curl -H "Authorization: Bearer $(cat '%s')" -d '{...}' http://<charger>:<port>/webapi/v1/...`, s.Path))
 	return nil
+}
+
+// startBroker starts the embedded broker for cfg and makes the bridge log
+// in to it. Configured mqtt.username/password are required of every
+// client. Without them a broker on loopback stays anonymous, as before;
+// one that other hosts can reach gets a generated password (user "evse",
+// password in the state dir), since the daemon takes commands on it.
+func (d *Daemon) startBroker(cfg *bridge.Config) (*broker.Broker, error) {
+	var opts []broker.Option
+	switch {
+	case cfg.Username != "" && cfg.Password != "":
+		opts = append(opts, broker.WithCredentials(cfg.Username, cfg.Password))
+	case !broker.Loopback(cfg.EmbeddedListen):
+		s, err := credentials.Ensure(filepath.Join(d.cfg.StateDir, MQTTPasswordFile))
+		if err != nil {
+			return nil, fmt.Errorf("MQTT password: %w", err)
+		}
+		if cfg.Username == "" {
+			cfg.Username = MQTTUser
+		}
+		cfg.Password = s.Value
+		opts = append(opts, broker.WithCredentials(cfg.Username, cfg.Password))
+		if s.Tightened {
+			d.log.Warn().Str("password_file", s.Path).Msg("the MQTT password file was readable by others and is now private (0600); if someone may have read it, delete it and restart for a new password")
+		}
+		d.log.Info().Str("listen", cfg.EmbeddedListen).Str("username", cfg.Username).Str("password_file", s.Path).Bool("generated", s.Created).
+			Msg(fmt.Sprintf(`the embedded broker listens beyond loopback and needs a login: mosquitto_sub -u %s -P "$(cat '%s')" -h <charger> -t 'evse/#'`, cfg.Username, s.Path))
+	}
+	return broker.Start(cfg.EmbeddedListen, d.log, opts...)
 }
