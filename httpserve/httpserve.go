@@ -24,7 +24,9 @@ type Limits struct {
 	// MaxConns bounds open connections in total; MaxConnsPerClient bounds
 	// those of one client (an IPv4 address, or an IPv6 /64, since one
 	// host can pick any address in its /64). A connection over either cap
-	// is closed at once, so one client cannot starve the others.
+	// is closed at once, so one client cannot starve the others, and
+	// MaxConnsPerClient of the total are kept for the machine itself
+	// (127.0.0.1, ::1), so its health check gets in whatever others do.
 	MaxConns          int
 	MaxConnsPerClient int
 	// ReadHeaderTimeout bounds the wait for a request's headers,
@@ -43,7 +45,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxHeaderBytes:    8 << 10,
-		MaxConns:          128,
+		MaxConns:          256,
 		MaxConnsPerClient: 32,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second, // a 64 KiB body at 4 KiB/s
@@ -57,8 +59,8 @@ func (l Limits) Validate() error {
 	switch {
 	case l.MaxHeaderBytes < 1024:
 		return fmt.Errorf("httpserve: MaxHeaderBytes %d is below 1 KiB", l.MaxHeaderBytes)
-	case l.MaxConns < 1 || l.MaxConnsPerClient < 1 || l.MaxConnsPerClient > l.MaxConns:
-		return fmt.Errorf("httpserve: connection caps %d total, %d per client: need 1 ≤ per client ≤ total", l.MaxConns, l.MaxConnsPerClient)
+	case l.MaxConnsPerClient < 1 || l.MaxConnsPerClient >= l.MaxConns:
+		return fmt.Errorf("httpserve: connection caps %d total, %d per client: need 1 ≤ per client < total (per client is also the machine's own reserve)", l.MaxConns, l.MaxConnsPerClient)
 	case l.ReadHeaderTimeout <= 0 || l.ReadTimeout <= 0 || l.WriteTimeout <= 0 || l.IdleTimeout <= 0:
 		return fmt.Errorf("httpserve: every timeout must be positive")
 	}

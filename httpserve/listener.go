@@ -18,6 +18,10 @@ import (
 // for a free slot: waiting would let a flood queue ahead of everyone else
 // in the kernel's backlog, while closing keeps the slots for clients that
 // behave. Refusals are logged at warn, at most once a minute.
+//
+// The last perClient slots are kept for the machine itself (127.0.0.1 and
+// ::1): the container health check and local tools still get in when
+// other hosts together fill the rest.
 func Limit(ln net.Listener, max, perClient int, log zerolog.Logger) net.Listener {
 	return &limitListener{Listener: ln, max: max, perClient: perClient, log: log, byClient: map[netip.Prefix]int{}}
 }
@@ -62,6 +66,10 @@ func (l *limitListener) acquire(key netip.Prefix) string {
 	if l.total >= l.max {
 		return "total cap"
 	}
+	// Other hosts together leave perClient slots for the machine itself.
+	if others := l.total - l.byClient[selfV4] - l.byClient[selfV6]; !isSelf(key) && others >= l.max-l.perClient {
+		return "total cap (the rest is kept for the machine itself)"
+	}
 	l.total++
 	l.byClient[key]++
 	return ""
@@ -102,8 +110,19 @@ func (l *limitListener) noteRefusal(key netip.Prefix, why string) {
 		Msg("HTTP connections refused: too many open")
 }
 
+// isSelf reports whether key is the machine itself, for the reserve.
+func isSelf(key netip.Prefix) bool {
+	return key == selfV4 || key == selfV6
+}
+
+var (
+	selfV4 = netip.MustParsePrefix("127.0.0.1/32")
+	selfV6 = netip.MustParsePrefix("::1/128")
+)
+
 // clientKey is what the per-client cap counts by: the IPv4 address, or
-// the IPv6 /64 (a host on a LAN may use any address of its /64).
+// the IPv6 /64 (a host on a LAN may use any address of its /64); ::1 is
+// itself.
 func clientKey(a net.Addr) netip.Prefix {
 	var ip netip.Addr
 	switch t := a.(type) {
@@ -119,8 +138,10 @@ func clientKey(a net.Addr) netip.Prefix {
 		return netip.Prefix{}
 	}
 	bits := 32
-	if ip.Is6() {
+	if ip.Is6() && !ip.IsLoopback() {
 		bits = 64
+	} else if ip.Is6() {
+		bits = 128
 	}
 	p, _ := ip.Prefix(bits)
 	return p

@@ -62,33 +62,44 @@ func (r *capRig) dial(src string) (net.Conn, bool) {
 }
 
 func TestLimitListenerCaps(t *testing.T) {
-	r := newCapRig(t, 3, 2)
-	a1, ok1 := r.dial("127.0.0.1")
-	_, ok2 := r.dial("127.0.0.1")
-	_, ok3 := r.dial("127.0.0.1")
+	r := newCapRig(t, 4, 2) // other hosts share 2 slots, 2 are the machine's
+	a1, ok1 := r.dial("127.0.0.2")
+	_, ok2 := r.dial("127.0.0.2")
+	_, ok3 := r.dial("127.0.0.2")
 	if !ok1 || !ok2 || ok3 {
 		t.Fatalf("one client: accepted %v %v %v, want the per-client cap of 2 to refuse the third", ok1, ok2, ok3)
 	}
-	if _, ok := r.dial("127.0.0.2"); !ok {
-		t.Fatal("a second client was refused while the first was at its own cap")
-	}
 	if _, ok := r.dial("127.0.0.3"); ok {
-		t.Fatal("a third client was accepted over the total cap of 3")
+		t.Fatal("another host was accepted into the machine's reserve")
+	}
+	// The machine itself (the health check) still gets in, up to its own
+	// per-client cap.
+	if _, ok := r.dial("127.0.0.1"); !ok {
+		t.Fatal("127.0.0.1 refused while other hosts hold their share")
+	}
+	if _, ok := r.dial("127.0.0.1"); !ok {
+		t.Fatal("127.0.0.1 refused its second connection")
+	}
+	if _, ok := r.dial("127.0.0.1"); ok {
+		t.Fatal("127.0.0.1 accepted over its per-client cap")
+	}
+	if total, self := r.ln.open(selfV4); total != 4 || self != 2 {
+		t.Fatalf("open %d (self %d), want 4 (2)", total, self)
 	}
 	// Closing an accepted connection (as the HTTP server does) frees its
-	// slot for anyone.
+	// slot for another host.
 	srvSide := <-r.acc
 	srvSide.Close()
 	a1.Close()
-	if total, _ := r.ln.open(netip.MustParsePrefix("127.0.0.1/32")); total != 2 {
-		t.Fatalf("%d open after a close, want 2", total)
+	if total, _ := r.ln.open(selfV4); total != 3 {
+		t.Fatalf("%d open after a close, want 3", total)
 	}
 	if _, ok := r.dial("127.0.0.3"); !ok {
 		t.Fatal("a freed slot was not given to the next client")
 	}
 	srvSide.Close() // a second close must not give a slot back twice
-	if total, _ := r.ln.open(netip.Prefix{}); total != 3 {
-		t.Fatalf("%d open after a double close, want 3", total)
+	if total, _ := r.ln.open(selfV4); total != 4 {
+		t.Fatalf("%d open after a double close, want 4", total)
 	}
 }
 
@@ -99,6 +110,8 @@ func TestClientKey(t *testing.T) {
 		"[2001:db8:1:2:aaaa::1]:5000":  "2001:db8:1:2::/64",
 		"[2001:db8:1:2:bbbb::9]:5000":  "2001:db8:1:2::/64",
 		"[fe80::1%eth0]:5000":          "fe80::/64",
+		"[::1]:5000":                   "::1/128",
+		"127.0.0.1:5000":               "127.0.0.1/32",
 		"[2001:db8:1:3::1]:443":        "2001:db8:1:3::/64",
 		"not an address":               "invalid Prefix",
 		"[2001:db8:1:2:ffff::ff]:5000": "2001:db8:1:2::/64",
