@@ -47,26 +47,35 @@ func (d *Daemon) apiToken() error {
 // client. Without them a broker on loopback stays anonymous, as before;
 // one that other hosts can reach gets a generated password (user "evse",
 // password in the state dir), since the daemon takes commands on it.
+// cfg gets the login only once the broker runs: if it cannot start
+// (e.g. the port is taken), a generated password must not be offered to
+// whatever else listens there.
 func (d *Daemon) startBroker(cfg *bridge.Config) (*broker.Broker, error) {
+	user, pass := cfg.Username, cfg.Password
 	var opts []broker.Option
 	switch {
-	case cfg.Username != "" && cfg.Password != "":
-		opts = append(opts, broker.WithCredentials(cfg.Username, cfg.Password))
+	case user != "" && pass != "":
+		opts = append(opts, broker.WithCredentials(user, pass))
 	case !broker.Loopback(cfg.EmbeddedListen):
 		s, err := credentials.Ensure(filepath.Join(d.cfg.StateDir, MQTTPasswordFile))
 		if err != nil {
 			return nil, fmt.Errorf("MQTT password: %w", err)
 		}
-		if cfg.Username == "" {
-			cfg.Username = MQTTUser
+		if user == "" {
+			user = MQTTUser
 		}
-		cfg.Password = s.Value
-		opts = append(opts, broker.WithCredentials(cfg.Username, cfg.Password))
+		pass = s.Value
+		opts = append(opts, broker.WithCredentials(user, pass))
 		if s.Tightened {
 			d.log.Warn().Str("password_file", s.Path).Msg("the MQTT password file was readable by others and is now private (0600); if someone may have read it, delete it and restart for a new password")
 		}
-		d.log.Info().Str("listen", cfg.EmbeddedListen).Str("username", cfg.Username).Str("password_file", s.Path).Bool("generated", s.Created).
-			Msg(fmt.Sprintf(`the embedded broker listens beyond loopback and needs a login: mosquitto_sub -u %s -P "$(cat '%s')" -h <charger> -t 'evse/#'`, cfg.Username, s.Path))
+		d.log.Info().Str("listen", cfg.EmbeddedListen).Str("username", user).Str("password_file", s.Path).Bool("generated", s.Created).
+			Msg(fmt.Sprintf(`the embedded broker listens beyond loopback and needs a login: mosquitto_sub -u %s -P "$(cat '%s')" -h <charger> -t 'evse/#'`, user, s.Path))
 	}
-	return broker.Start(cfg.EmbeddedListen, d.log, opts...)
+	b, err := broker.Start(cfg.EmbeddedListen, d.log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Username, cfg.Password = user, pass
+	return b, nil
 }
