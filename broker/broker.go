@@ -14,7 +14,7 @@ import (
 )
 
 // DefaultListen is the listener used when none is configured: loopback
-// only, since the broker allows everyone.
+// only, where the broker may allow anonymous clients.
 const DefaultListen = "127.0.0.1:1883"
 
 // Broker is a running embedded broker.
@@ -26,14 +26,29 @@ type Broker struct {
 }
 
 // Start listens on addr (host:port; port 0 picks a free one) and serves
-// MQTT 3.1.1 and 5 with every client and topic allowed. Retained messages
-// live in memory only. mochi's own logging goes to log at warn and above.
-func Start(addr string, log zerolog.Logger) (*Broker, error) {
+// MQTT 3.1.1 and 5. With WithCredentials only clients with them connect;
+// without, every client is allowed, which Start accepts only on loopback
+// (see Loopback) and refuses otherwise, before listening. Retained
+// messages live in memory only. mochi's own logging goes to log at warn
+// and above.
+func Start(addr string, log zerolog.Logger, opts ...Option) (*Broker, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.user == "" && !Loopback(addr) {
+		return nil, fmt.Errorf("broker: listening on %s, beyond loopback, takes commands from the network: it needs credentials (mqtt.username and mqtt.password), or listen on 127.0.0.1", addr)
+	}
 	log = log.With().Str("component", "broker").Logger()
 	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log)})
-	// The embedded broker is a local convenience; access control belongs
-	// to a real broker (see the Mosquitto ACL in the docs).
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	// Beyond access to the broker there is no per-topic control: ACLs
+	// belong to a real broker (see the Mosquitto ACL in the docs).
+	var hook mqtt.Hook = new(auth.AllowHook)
+	access := "anonymous (loopback only)"
+	if o.user != "" {
+		hook, access = newPasswordHook(o.user, o.pass), "username and password"
+	}
+	if err := srv.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})
@@ -45,7 +60,7 @@ func Start(addr string, log zerolog.Logger) (*Broker, error) {
 		return nil, fmt.Errorf("broker: serve %s: %w", addr, err)
 	}
 	b := &Broker{srv: srv, addr: tcp.Address(), log: log}
-	log.Info().Str("addr", b.addr).Msg("embedded broker listening")
+	log.Info().Str("addr", b.addr).Str("access", access).Msg("embedded broker listening")
 	return b, nil
 }
 

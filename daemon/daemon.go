@@ -22,6 +22,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/config"
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/httpserve"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
@@ -349,12 +350,7 @@ func (d *Daemon) startSimMeters() (func(), error) {
 }
 
 func (d *Daemon) listenHTTP() (*http.Server, net.Listener, error) {
-	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("http listen %s: %w", d.cfg.HTTP.Listen, err)
-	}
-	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
-	return srv, ln, nil
+	return httpserve.Listen(d.cfg.HTTP.Listen, d.routes(), httpserve.DefaultLimits(), d.log)
 }
 
 // sinceStart is the WebAPI's TimeStamp: ms since the process started.

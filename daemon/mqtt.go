@@ -91,8 +91,9 @@ func redactURL(raw string) string {
 // port is a local service, not a stranger on the network. If that is not
 // an MQTT broker or it refuses us, the bridge's warnings and /healthz say
 // so. Any other listen failure is an error.
-func (d *Daemon) startEmbedded(listen string) (*broker.Broker, string, error) {
-	emb, err := broker.Start(listen, d.log)
+func (d *Daemon) startEmbedded(cfg *bridge.Config) (*broker.Broker, string, error) {
+	listen := cfg.EmbeddedListen
+	emb, err := d.startBroker(cfg)
 	if err == nil {
 		return emb, emb.URL(), nil
 	}
@@ -119,7 +120,7 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 	var emb *broker.Broker
 	if cfg.Embedded() {
 		var err error
-		if emb, cfg.URL, err = d.startEmbedded(cfg.EmbeddedListen); err != nil {
+		if emb, cfg.URL, err = d.startEmbedded(&cfg); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,9 @@ import (
 // buildAPI creates the command table and the WebAPI server on top of the
 // controller; MQTT uses the same two.
 func (d *Daemon) buildAPI() error {
+	if err := d.apiToken(); err != nil {
+		return err
+	}
 	d.table = command.New(d.ctrl, command.Services{Reset: d.restart, FactoryDefault: d.factoryDefault}, d.log)
 	web, err := webapi.New(webapi.Options{
 		Config:      d.cfg.HTTP.Config,

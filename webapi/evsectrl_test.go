@@ -66,11 +66,16 @@ func TestEvseCtrlToggles(t *testing.T) {
 }
 
 // TestSupervisorLease: the power write is accepted only from Meter2Ip,
-// appears as ActualPowerAvailable, and lapses after the lease TTL.
+// appears as ActualPowerAvailable, and lapses after the lease TTL. The
+// supervisor here is a legacy client on the no-credentials list; the
+// others carry the token, so what refuses them is the Meter2Ip rule.
 func TestSupervisorLease(t *testing.T) {
 	const sup = "192.168.1.50"
 	r := newRig(t, rigOpt{settings: func(s *settings.Settings) {
 		s.Meter2Type, s.Meter2Ip = settings.MeterRemoteSuperv, sup
+	}, config: func(c *Config) {
+		c.Token = "sup-token"
+		c.WriteWithoutCredentials = append(c.WriteWithoutCredentials, sup)
 	}})
 	ttl := r.ctl.Params().Limiter.LeaseTTL
 	r.plug(true) // the limiter runs while a vehicle is connected
@@ -81,7 +86,7 @@ func TestSupervisorLease(t *testing.T) {
 		{"127.0.0.1:40000", "refused: request from 127.0.0.1, supervisor is 192.168.1.50 (Meter2Ip)"},
 	} {
 		before := r.snap()
-		x := r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":7000}`, c.remote)
+		x := r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":7000}`, c.remote, "Authorization", "Bearer sup-token")
 		if x.code != 200 || x.obj(t)["EVSEPowerAvailable"] != c.want {
 			t.Errorf("from %s: %d %s", c.remote, x.code, x.body)
 		}
@@ -119,10 +124,32 @@ func TestSupervisorLease(t *testing.T) {
 	}
 }
 
+// TestSupervisorNeedsCredentials: being the address in Meter2Ip is not a
+// credential. Whoever could set Meter2Ip could otherwise make any LAN
+// host the supervisor; the supervisor sends the token or is listed in
+// write_without_credentials like any other legacy client.
+func TestSupervisorNeedsCredentials(t *testing.T) {
+	const sup = "192.168.1.50"
+	r := newRig(t, rigOpt{settings: func(s *settings.Settings) {
+		s.Meter2Type, s.Meter2Ip = settings.MeterRemoteSuperv, sup
+	}, config: func(c *Config) { c.Token = "sup-token" }})
+	r.plug(true)
+	before := r.snap()
+	x := r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":7000}`, sup+":40000")
+	if x.code != http.StatusUnauthorized {
+		t.Fatalf("supervisor without the token: %d %s, want 401", x.code, x.body)
+	}
+	r.unchanged(before, "power without credentials")
+	x = r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":7000}`, sup+":40000", "Authorization", "Bearer sup-token")
+	if x.code != 200 || string(x.body) != `{"EVSEPowerAvailable":"Set=>7000"}` {
+		t.Fatalf("supervisor with the token: %d %s", x.code, x.body)
+	}
+}
+
 func TestSupervisorNotConfigured(t *testing.T) {
 	r := newRig(t, rigOpt{settings: func(s *settings.Settings) { s.Meter2Type, s.Meter2Ip = settings.MeterIPSDM72D, "192.168.1.50" }})
 	before := r.snap()
-	x := r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":5000}`, "192.168.1.50:1")
+	x := r.do("POST", "/webapi/v1/EvseCtrl", `{"EVSEPowerAvailable":5000}`, "127.0.0.1:1")
 	if x.code != http.StatusOK || string(x.body) != `{"EVSEPowerAvailable":"supervisor IP not set"}` {
 		t.Errorf("%d %s", x.code, x.body)
 	}

@@ -9,9 +9,11 @@ import (
 )
 
 // guard decides whether a write may proceed: the client network first
-// (cheap, and it says nothing about credentials), then the credentials.
+// (cheap, and it says nothing about credentials), then whether that
+// network writes without credentials, then the credentials.
 type guard struct {
 	allow    []netip.Prefix
+	noAuth   []netip.Prefix
 	user     [32]byte // sha256, so comparisons take constant time whatever the length
 	pass     [32]byte
 	token    [32]byte
@@ -24,7 +26,11 @@ func newGuard(c Config) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{allow: ps}
+	na, err := c.noAuthPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	g := &guard{allow: ps, noAuth: na}
 	if c.Username != "" && c.Password != "" {
 		g.hasBasic = true
 		g.user, g.pass = sha256.Sum256([]byte(c.Username)), sha256.Sum256([]byte(c.Password))
@@ -50,12 +56,18 @@ func remoteAddr(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-func (g *guard) allowed(a netip.Addr) bool {
+// allowed reports whether a may write at all.
+func (g *guard) allowed(a netip.Addr) bool { return inPrefixes(a, g.allow) }
+
+// trusted reports whether a may write without credentials.
+func (g *guard) trusted(a netip.Addr) bool { return inPrefixes(a, g.noAuth) }
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 	if !a.IsValid() {
 		return false
 	}
 	a = a.WithZone("")
-	for _, p := range g.allow {
+	for _, p := range ps {
 		if p.Contains(a) {
 			return true
 		}
@@ -63,11 +75,9 @@ func (g *guard) allowed(a netip.Addr) bool {
 	return false
 }
 
-// authorised checks the request's credentials; true when none are needed.
+// authorised checks the request's credentials; with none configured
+// nobody is authorised (only trusted networks write).
 func (g *guard) authorised(r *http.Request) bool {
-	if !g.hasBasic && !g.hasToken {
-		return true
-	}
 	h := r.Header.Get("Authorization")
 	if g.hasToken {
 		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -96,7 +106,7 @@ func (g *guard) challenge() string {
 	if g.hasBasic {
 		cs = append(cs, `Basic realm="evse-mqtt", charset="UTF-8"`)
 	}
-	if g.hasToken {
+	if g.hasToken || !g.hasBasic {
 		cs = append(cs, `Bearer realm="evse-mqtt"`)
 	}
 	return strings.Join(cs, ", ")

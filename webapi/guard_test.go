@@ -49,36 +49,90 @@ func TestAuthProtectsWritesOnly(t *testing.T) {
 	}
 }
 
+// TestLANWritesNeedCredentials: by default any RFC 1918 address could
+// start charging, set 32 A, reset or inject faults. Now only loopback
+// writes without credentials; the LAN needs the token.
+func TestLANWritesNeedCredentials(t *testing.T) {
+	r := newRig(t, rigOpt{}) // the defaults: no credentials configured
+	for _, remote := range []string{lan, "10.1.2.3:1", "[fd12:3456::1]:1", "[fe80::1%eth0]:1", "[::ffff:192.168.0.9]:1"} {
+		before := r.snap()
+		for _, c := range []struct{ path, body string }{
+			{"/webapi/v1/SystemConfig", `{"ChargeCurrent":32,"ChargeCurrentBoost":32}`},
+			{"/webapi/v1/EvseCtrl", `{"ChargeStartToggle":true}`},
+			{"/webapi/v1/SystemInfo", `{"SCode":"FactoryDefault"}`},
+		} {
+			x := r.do(http.MethodPost, c.path, c.body, remote)
+			if x.code != http.StatusUnauthorized || !strings.Contains(x.hdr.Get("WWW-Authenticate"), "Bearer") ||
+				!strings.Contains(string(x.body), "Authorization: Bearer") {
+				t.Errorf("%s from %s: %d %s (challenge %q), want 401 naming the token", c.path, remote, x.code, x.body, x.hdr.Get("WWW-Authenticate"))
+			}
+		}
+		r.unchanged(before, "writes from "+remote)
+	}
+	for _, remote := range []string{"127.0.0.1:1", "127.8.9.10:1", "[::1]:1"} {
+		if x := r.do(http.MethodPost, "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, remote); x.code != 200 {
+			t.Errorf("from %s (loopback): %d %s", remote, x.code, x.body)
+		}
+	}
+}
+
 func TestAllowList(t *testing.T) {
-	r := newRig(t, rigOpt{})
+	const tok = "Bearer s3cret-token"
+	r := newRig(t, rigOpt{config: func(c *Config) { c.Token = "s3cret-token" }})
 	for _, c := range []struct {
-		remote string
-		code   int
+		remote       string
+		bare, signed int // without and with the token
 	}{
-		{"127.0.0.1:1", 200}, {"[::1]:1", 200}, {"10.1.2.3:1", 200}, {"172.31.0.9:1", 200},
-		{"192.168.178.2:1", 200}, {"169.254.3.4:1", 200}, {"[fd12:3456::1]:1", 200},
-		{"[fe80::1%eth0]:1", 200}, {"[::ffff:192.168.0.9]:1", 200},
-		{"203.0.113.5:1", 403}, {"172.32.0.1:1", 403}, {"[2001:db8::1]:1", 403},
-		{"[::ffff:8.8.8.8]:1", 403}, {"garbage", 403},
+		{"127.0.0.1:1", 200, 200}, {"[::1]:1", 200, 200},
+		{"10.1.2.3:1", 401, 200}, {"172.31.0.9:1", 401, 200}, {"192.168.178.2:1", 401, 200},
+		{"169.254.3.4:1", 401, 200}, {"[fd12:3456::1]:1", 401, 200}, {"[fe80::1%eth0]:1", 401, 200},
+		{"[::ffff:192.168.0.9]:1", 401, 200}, {"[::ffff:127.0.0.1]:1", 200, 200},
+		{"203.0.113.5:1", 403, 403}, {"172.32.0.1:1", 403, 403}, {"[2001:db8::1]:1", 403, 403},
+		{"[::ffff:8.8.8.8]:1", 403, 403}, {"garbage", 403, 403},
 	} {
 		before := r.snap()
 		x := r.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, c.remote)
-		if x.code != c.code {
-			t.Errorf("from %s: %d %s, want %d", c.remote, x.code, x.body, c.code)
+		if x.code != c.bare {
+			t.Errorf("from %s without credentials: %d %s, want %d", c.remote, x.code, x.body, c.bare)
 		}
-		if c.code == 403 {
+		if c.bare != 200 {
 			r.unchanged(before, c.remote)
+		}
+		if x := r.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, c.remote, "Authorization", tok); x.code != c.signed {
+			t.Errorf("from %s with the token: %d %s, want %d", c.remote, x.code, x.body, c.signed)
 		}
 		if x := r.do("GET", "/webapi/v1/Status", "", c.remote); x.code != 200 {
 			t.Errorf("read from %s: %d", c.remote, x.code)
 		}
 	}
 
-	custom := newRig(t, rigOpt{config: func(c *Config) { c.WriteAllow = []string{"203.0.113.0/24", "2001:db8::7"} }})
-	for remote, code := range map[string]int{"203.0.113.5:1": 200, "[2001:db8::7]:1": 200, "[2001:db8::8]:1": 403, "192.168.1.20:1": 403} {
-		if x := custom.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, remote); x.code != code {
-			t.Errorf("custom list, from %s: %d, want %d", remote, x.code, code)
+	// A legacy client listed by address writes without credentials; the
+	// list does not reach beyond write_allow.
+	custom := newRig(t, rigOpt{config: func(c *Config) {
+		c.Token = "s3cret-token"
+		c.WriteAllow = []string{"203.0.113.0/24", "2001:db8::7"}
+		c.WriteWithoutCredentials = []string{"203.0.113.5", "192.168.1.0/24"}
+	}})
+	for _, c := range []struct {
+		remote       string
+		bare, signed int
+	}{
+		{"203.0.113.5:1", 200, 200}, {"203.0.113.6:1", 401, 200}, {"[2001:db8::7]:1", 401, 200},
+		{"[2001:db8::8]:1", 403, 403}, {"192.168.1.20:1", 403, 403}, {"127.0.0.1:1", 403, 403},
+	} {
+		if x := custom.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, c.remote); x.code != c.bare {
+			t.Errorf("custom lists, from %s without credentials: %d, want %d", c.remote, x.code, c.bare)
 		}
+		if x := custom.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, c.remote, "Authorization", tok); x.code != c.signed {
+			t.Errorf("custom lists, from %s with the token: %d, want %d", c.remote, x.code, c.signed)
+		}
+	}
+
+	// An empty list trusts nobody, loopback included (a reverse proxy on
+	// the same host).
+	none := newRig(t, rigOpt{config: func(c *Config) { c.Token, c.WriteWithoutCredentials = "s3cret-token", []string{} }})
+	if x := none.do("POST", "/webapi/v1/EvseCtrl", `{"ChargeStartToggle":false}`, "127.0.0.1:1"); x.code != 401 {
+		t.Errorf("empty write_without_credentials, from loopback: %d, want 401", x.code)
 	}
 }
 
@@ -86,18 +140,19 @@ func TestConfigValidate(t *testing.T) {
 	if es := DefaultConfig().Validate("webapi."); len(es) != 0 {
 		t.Fatalf("defaults invalid: %v", es)
 	}
-	c := Config{Username: "a:b", Token: "two words", WriteAllow: []string{"10.0.0.0/8", "10.0.0.0/33", "lan"}}
+	c := Config{Username: "a:b", Token: "two words", WriteAllow: []string{"10.0.0.0/8", "10.0.0.0/33", "lan"},
+		WriteWithoutCredentials: []string{"192.168.1.7", "::1/129"}}
 	es := c.Validate("webapi.")
 	got := map[string]bool{}
 	for _, e := range es {
 		got[e.Field] = true
 	}
-	for _, f := range []string{"webapi.password", "webapi.username", "webapi.token", "webapi.write_allow[1]", "webapi.write_allow[2]"} {
+	for _, f := range []string{"webapi.password", "webapi.username", "webapi.token", "webapi.write_allow[1]", "webapi.write_allow[2]", "webapi.write_without_credentials[1]"} {
 		if !got[f] {
 			t.Errorf("no error for %s in %v", f, es)
 		}
 	}
-	if got["webapi.write_allow[0]"] {
+	if got["webapi.write_allow[0]"] || got["webapi.write_without_credentials[0]"] {
 		t.Error("a good network reported")
 	}
 	if _, err := New(Options{Config: c, Controller: nil}); err == nil {
@@ -162,7 +217,7 @@ func TestCrossOriginWritesRefused(t *testing.T) {
 		}
 	}
 	r.unchanged(before, "cross-origin writes")
-	if x := r.do(http.MethodPost, "/webapi/v1/SystemConfig", `{"ChargeCurrent":7}`, lan, "Sec-Fetch-Site", "same-origin"); x.code != 200 {
+	if x := r.do(http.MethodPost, "/webapi/v1/SystemConfig", `{"ChargeCurrent":7}`, local, "Sec-Fetch-Site", "same-origin"); x.code != 200 {
 		t.Fatalf("same-origin write: %d %s", x.code, x.body)
 	}
 	if x := r.post("/webapi/v1/SystemConfig", `{"ChargeCurrent":8}`); x.code != 200 {
@@ -179,6 +234,7 @@ func TestGuardWrites(t *testing.T) {
 	call := func(method, remote string, hdr ...string) int {
 		req := httptest.NewRequest(method, "/sim/v1/State", strings.NewReader(`{}`))
 		req.RemoteAddr = remote
+		req.Host = rigHost
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}

@@ -112,7 +112,8 @@ func newRig(t testing.TB, o rigOpt) *rig {
 		Config: cfg, Controller: r.ctl, Commands: table,
 		MeterStatus: func(n int) int { return n - 1 },
 		Started:     r.start, Now: func() time.Time { return r.now }, Version: "0.1.0", Host: r.host,
-		MQTT: o.mqtt,
+		MQTT:     o.mqtt,
+		Hostname: "evse-garage.fritz.box",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,12 @@ func (x response) obj(t testing.TB) map[string]any {
 func (r *rig) do(method, path, body, remote string, hdr ...string) response {
 	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
 	req.RemoteAddr = remote
+	req.Host = rigHost // the charger's address, as a client that typed it sends
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	if body != "" && req.Header.Get("Content-Type") == "" {
@@ -185,8 +191,15 @@ func (r *rig) do(method, path, body, remote string, hdr ...string) response {
 
 const lan = "192.168.1.20:50000"
 
-func (r *rig) get(path string) response        { return r.do(http.MethodGet, path, "", lan) }
-func (r *rig) post(path, body string) response { return r.do(http.MethodPost, path, body, lan) }
+// rigHost is the Host the rig's requests carry unless a test sets one.
+const rigHost = "192.168.1.10:8080"
+
+// local is a client on the charger itself: it writes without credentials
+// by default, so tests of what a write does are not about the guard.
+const local = "127.0.0.1:50000"
+
+func (r *rig) get(path string) response        { return r.do(http.MethodGet, path, "", local) }
+func (r *rig) post(path, body string) response { return r.do(http.MethodPost, path, body, local) }
 
 // snapshot is what a rejected request must leave alone.
 type snapshot struct {

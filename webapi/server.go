@@ -52,6 +52,9 @@ type Options struct {
 	Version     string           // Major.Minor.Build; "" means DefaultVersion
 	Host        Host             // nil: the real host (/proc, net)
 	Log         zerolog.Logger
+	// Hostname is this machine's name, accepted in a write's Host header
+	// (see Config.Hosts); "" means os.Hostname.
+	Hostname string
 	// StaleAfter makes /healthz fail when the control loop's latest
 	// snapshot is older than this (0: 5 s).
 	StaleAfter time.Duration
@@ -64,6 +67,7 @@ type Options struct {
 type Server struct {
 	o      Options
 	guard  *guard
+	hosts  hostNames
 	xo     *http.CrossOriginProtection
 	routes map[string]route
 	log    zerolog.Logger
@@ -101,7 +105,10 @@ func New(o Options) (*Server, error) {
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 5 * time.Second
 	}
-	s := &Server{o: o, guard: g, xo: http.NewCrossOriginProtection(), log: o.Log.With().Str("component", "webapi").Logger()}
+	if o.Hostname == "" {
+		o.Hostname = systemHostname()
+	}
+	s := &Server{o: o, guard: g, hosts: newHostNames(o.Config.Hosts, o.Hostname), xo: http.NewCrossOriginProtection(), log: o.Log.With().Str("component", "webapi").Logger()}
 	t := o.Commands
 	s.routes = map[string]route{
 		"/webapi/v1/Status":       {get: s.getStatus},
@@ -147,13 +154,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkWrite applies the write guard: a browser's cross-site request is
-// refused (a page on the Internet must not start charging through the
-// user's browser; curl and scripts send no Origin or Sec-Fetch-Site and
-// pass), then the client network, then the credentials. It answers the
-// refusal itself and reports whether the write may go on.
+// checkWrite applies the write guard: the Host must be a name of this
+// charger (DNS rebinding), a browser's cross-site request is refused (a
+// page on the Internet must not start charging through the user's
+// browser; curl and scripts send no Origin or Sec-Fetch-Site and pass),
+// then the client network, then the credentials unless the network
+// writes without them (loopback by default). It answers the refusal
+// itself and reports whether the write may go on.
 func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
 	remote := remoteAddr(r)
+	if why := s.hosts.check(r.Host); why != "" {
+		s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("host", clipHost(r.Host)).Msg("write refused: unknown Host (DNS rebinding?)")
+		writeError(w, http.StatusForbidden, why)
+		return remote, false
+	}
 	if err := s.xo.Check(r); err != nil {
 		s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("write refused: cross-origin request")
 		writeError(w, http.StatusForbidden, "cross-origin write refused")
@@ -164,9 +178,13 @@ func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr,
 		writeError(w, http.StatusForbidden, "writes are not allowed from "+remote.String())
 		return remote, false
 	}
+	if s.guard.trusted(remote) {
+		return remote, true
+	}
 	if !s.guard.authorised(r) {
 		w.Header().Set("WWW-Authenticate", s.guard.challenge())
-		writeError(w, http.StatusUnauthorized, "authentication required")
+		writeError(w, http.StatusUnauthorized, "authentication required: writes from "+remote.String()+
+			` need "Authorization: Bearer <token>" (the daemon logs at start where its token file is) or the configured Basic credentials`)
 		return remote, false
 	}
 	return remote, true

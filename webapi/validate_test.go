@@ -137,12 +137,12 @@ func TestMethodsAndPaths(t *testing.T) {
 		}
 		r.unchanged(before, c.method+" "+c.path)
 	}
-	x := r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, lan, "Content-Type", "multipart/form-data; boundary=x")
+	x := r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, local, "Content-Type", "multipart/form-data; boundary=x")
 	if x.code != http.StatusUnsupportedMediaType {
 		t.Errorf("multipart: %d %s", x.code, x.body)
 	}
 	// curl -d sends a form type; the vendor's clients rely on it working.
-	x = r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, lan, "Content-Type", "application/x-www-form-urlencoded")
+	x = r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, local, "Content-Type", "application/x-www-form-urlencoded")
 	if x.code != http.StatusOK {
 		t.Errorf("curl -d: %d %s", x.code, x.body)
 	}
