@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// overLimit reports by how much the simulated site is over the ControlLimit
+// (W) and over PhaseCurrentLimit on its worst phase (A), from the
+// simulator's own values — what the fuse carries, not what the limiter
+// believes.
+func overLimit(r *rig, s settings.Settings) (w units.Watts, a units.Amps) {
+	var total units.Watts
+	for _, ph := range r.sim.SitePhases() {
+		total += ph.Power
+		if ph.Power > 0 {
+			a = max(a, ph.Current-units.Amps(s.PhaseCurrentLimit))
+		}
+	}
+	return total - units.Watts(s.ControlLimit), a
+}
+
+// blindCase is one of issue 9 item 6's repros: charging without a
+// statistics meter (Meter1Type 0) with a car that draws less than it is
+// offered, then a house-load step.
+type blindCase struct {
+	name            string
+	car             func(*sim.Vehicle)
+	set             func(*settings.Settings)
+	before, after   units.Watts // house load before and after the step
+	wantOfferBefore units.Amps  // the limiter has climbed to this before the step
+}
+
+var blindCases = []blindCase{
+	{
+		name: "power limit, 3-phase car capped at 10 A offered 27 A",
+		car:  func(v *sim.Vehicle) { v.MaxCurrent, v.Phases = 10, 3 },
+		set: func(s *settings.Settings) {
+			s.ChargeCurrent, s.ControlLimit, s.PhaseCurrentLimit = 27, 11000, 32
+		},
+		before: 0, after: 5000, wantOfferBefore: 27,
+	},
+	{
+		name: "phase limit 16 A, car drawing 10 A offered 30 A",
+		car:  func(v *sim.Vehicle) { v.MaxCurrent, v.Phases = 10, 3 },
+		set: func(s *settings.Settings) {
+			s.ChargeCurrent, s.ControlLimit, s.PhaseCurrentLimit = 30, 50000, 16
+		},
+		before: 0, after: 9000, wantOfferBefore: 30,
+	},
+	{
+		name: "1-phase car with Charge3Phase on, 8 kW limit",
+		car:  func(v *sim.Vehicle) { v.MaxCurrent, v.Phases = 16, 1 },
+		set: func(s *settings.Settings) {
+			s.ChargeCurrent, s.ControlLimit, s.PhaseCurrentLimit, s.Charge3Phase = 32, 8000, 32, true
+		},
+		before: 0, after: 6200, wantOfferBefore: 32,
+	},
+}
+
+// runBlind charges for two minutes (the limiter climbs to the full offer the
+// car does not take), steps the house load, and returns how long after the
+// step the site or a phase was last over its limit while the car drew
+// current (0: never), and the worst overshoot seen.
+func runBlind(t *testing.T, c blindCase) (last time.Duration, worstW units.Watts, worstA units.Amps) {
+	t.Helper()
+	r := limitedRig(t, func(p *Params, s *settings.Settings) {
+		s.Meter1Type = settings.MeterNone
+		c.set(s)
+	})
+	r.sim.SetBuilding(c.before, 0)
+	r.vehicle(func(v *sim.Vehicle) {
+		c.car(v)
+		v.Plugged, v.RequestCharge = true, true
+	})
+	r.runPolling(2*time.Minute, true)
+	if adv := r.st.CurrentLimit; adv != c.wantOfferBefore {
+		t.Fatalf("before the step: offering %v A, want %v A (the car takes less, the limiter sees room)", adv, c.wantOfferBefore)
+	}
+	s := r.m.Settings()
+	r.sim.SetBuilding(c.after, 0)
+	step := r.now
+	for r.now.Sub(step) < 2*time.Minute {
+		r.runPolling(tick, true)
+		w, a := overLimit(r, s)
+		worstW, worstA = max(worstW, w), max(worstA, a)
+		if (w > 0 || a > 0) && r.sim.State().EvCurrent > 0 {
+			last = r.now.Sub(step)
+		}
+	}
+	return last, worstW, worstA
+}
+
+// TestLimiterBlindBackUnder is issue 9 item 6: without meter 1, a car that
+// draws less than it is offered (or on fewer phases) must not leave the
+// site or a phase over its limit for longer than the EV's response
+// (EVResponse) plus 1 s after a house-load step. Before the fix the
+// limiter took each reading's excess off an offer the car was not
+// drawing, one cut per EVResponse: 50.8 s, 17.8 s and 28.8 s over.
+func TestLimiterBlindBackUnder(t *testing.T) {
+	bound := DefaultLimiterParams().EVResponse + time.Second
+	for _, c := range blindCases {
+		t.Run(c.name, func(t *testing.T) {
+			last, w, a := runBlind(t, c)
+			t.Logf("over the limit for %v after the step (worst %+.0f W, %+.1f A per phase)", last, float64(w), float64(a))
+			if last > bound {
+				t.Errorf("site or phase over its limit until %v after the step; want back under within %v", last, bound)
+			}
+		})
+	}
+}
