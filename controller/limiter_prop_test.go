@@ -246,8 +246,8 @@ func propRun(t *testing.T, seed uint64, p LimiterParams, rules limiterRules, d t
 		}
 		c.site, c.ev = r.sim.SitePhases(), r.sim.EVPhases()
 		if err := c.check(r.now, &r.st); err != nil {
-			return c, fmt.Errorf("seed %d (meter 1 %v, 1-phase car %v, ChargeCurrent %d A) at %v: %w",
-				seed, meter1, onePhase, c.set.ChargeCurrent, r.now.Sub(epoch), err)
+			return c, fmt.Errorf("seed %d (supervisor %v, meter 1 %v, 1-phase car %v, ChargeCurrent %d A) at %v: %w",
+				seed, super, meter1, onePhase, c.set.ChargeCurrent, r.now.Sub(epoch), err)
 		}
 	}
 	return c, nil
@@ -296,15 +296,24 @@ func TestLimiterCheckersCatch(t *testing.T) {
 		name   string
 		broken func(*LimiterParams)
 		want   string
+		rules  func(*limiterRules) // a rule no limiter can keep, instead of a broken limiter
 	}{
-		{"value held (inv 15)", func(p *LimiterParams) { p.MeterStale, p.LeaseTTL = time.Hour, time.Hour }, "inv 15"},
-		{"short pause (inv 16)", func(p *LimiterParams) { p.MinPause = 5 * time.Second }, "inv 16: PWM"},
-		{"no margin (inv 16)", func(p *LimiterParams) { p.ResumeMargin = 0 }, "inv 16: resumed"},
+		{"value held (inv 15)", func(p *LimiterParams) { p.MeterStale, p.LeaseTTL = time.Hour, time.Hour }, "inv 15", nil},
+		{"short pause (inv 16)", func(p *LimiterParams) { p.MinPause = 5 * time.Second }, "inv 16: PWM", nil},
+		{"no margin (inv 16)", func(p *LimiterParams) { p.ResumeMargin = 0 }, "inv 16: resumed", nil},
+		// The car takes 2 s to follow the pilot: back under within 1 s of
+		// the reading is beyond any limiter. (The old law, which cut only
+		// the excess off an offer the car did not draw, fails the real
+		// bound too: seed 2, 6 s over.)
+		{"back under faster than the car (item 6)", func(*LimiterParams) {}, "item 6", func(r *limiterRules) { r.backUnder = time.Second }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for seed := range uint64(24) {
 				p := randomParams(seed)
 				rules := specRules(p)
+				if c.rules != nil {
+					c.rules(&rules)
+				}
 				c.broken(&p)
 				if _, err := propRun(t, seed, p, rules, 10*time.Minute); err != nil {
 					if !strings.Contains(err.Error(), c.want) {
