@@ -172,7 +172,7 @@ type limiter struct {
 	stale     bool
 	staleAt   time.Time // when the input went stale
 	why       string    // reason for a pause; set on transitions only (no allocation per step)
-	blind     bool      // this update paused for an overload only because the car's draw is unknown
+	blind     bool      // this update paused for an overload only because, without meter 1, the car's draw is unknown
 	overRead  bool      // the control meter's reading is over a limit
 	overCutAt time.Time // last reduction made while a reading was over a limit
 	lease     lease
@@ -301,8 +301,8 @@ func (l *limiter) blindCut(s *settings.Settings, in limitInput, skewOK bool, evL
 		evMin = lower(in.ev, evLo, phases)
 	}
 	cut := l.formula(s, evMin, phases)
-	// The pause text says so when this rule alone pauses.
-	l.blind = hi.Floor() >= settings.MinCurrent && cut.Floor() < settings.MinCurrent
+	// The pause text says so when this rule alone pauses for want of meter 1.
+	l.blind = !in.ev.measured && hi.Floor() >= settings.MinCurrent && cut.Floor() < settings.MinCurrent
 	return min(hi, cut)
 }
 

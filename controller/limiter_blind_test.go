@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,15 +83,28 @@ func runBlind(t *testing.T, c blindCase) (last time.Duration, worstW units.Watts
 		t.Fatalf("before the step: offering %v A, want %v A (the car takes less, the limiter sees room)", adv, c.wantOfferBefore)
 	}
 	s := r.m.Settings()
+	pauses := 0
 	r.sim.SetBuilding(c.after, 0)
 	step := r.now
 	for r.now.Sub(step) < 2*time.Minute {
+		wasPaused := r.st.LimiterPaused
 		r.runPolling(tick, true)
+		if r.st.LimiterPaused && !wasPaused {
+			pauses++
+			if !strings.Contains(r.st.Reason, "car's draw is unknown") {
+				t.Errorf("paused with reason %q; want it to say the car's draw is unknown without meter 1", r.st.Reason)
+			}
+		}
 		w, a := overLimit(r, s)
 		worstW, worstA = max(worstW, w), max(worstA, a)
 		if (w > 0 || a > 0) && r.sim.State().EvCurrent > 0 {
 			last = r.now.Sub(step)
 		}
+	}
+	if pauses != 1 {
+		// Over a limit with the car's draw unknown the one safe cut is a
+		// pause; the resume is exact, so there is no second one.
+		t.Errorf("%d pauses after the step; want exactly one", pauses)
 	}
 	return last, worstW, worstA
 }
