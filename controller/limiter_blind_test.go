@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -125,5 +126,73 @@ func TestLimiterBlindBackUnder(t *testing.T) {
 				t.Errorf("site or phase over its limit until %v after the step; want back under within %v", last, bound)
 			}
 		})
+	}
+}
+
+// TestOverJudgesTheCarsPhases: the unknown-draw cut fires on a reading
+// over ControlLimit, or over PhaseCurrentLimit on a phase the car may use
+// and imports on; a phase the car cannot relieve, or one exporting, does
+// not make it fire.
+func TestOverJudgesTheCarsPhases(t *testing.T) {
+	s := settings.Defaults()
+	s.ControlLimit, s.PhaseCurrentLimit = 11000, 16
+	for _, c := range []struct {
+		name   string
+		power  units.Watts
+		amps   [3]units.Amps
+		export bool // phase 1 exports
+		phases int
+		want   bool
+	}{
+		{"under everything", 10000, [3]units.Amps{15, 15, 15}, false, 3, false},
+		{"just over the power limit", 11001, [3]units.Amps{15, 15, 15}, false, 3, true},
+		{"at the power limit", 11000, [3]units.Amps{16, 16, 16}, false, 3, false},
+		{"one phase over", 9000, [3]units.Amps{10, 16.1, 10}, false, 3, true},
+		{"third phase over, 3-phase charging", 9000, [3]units.Amps{10, 10, 17}, false, 3, true},
+		{"third phase over, 1-phase charging: not the car's", 9000, [3]units.Amps{10, 10, 17}, false, 1, false},
+		{"first phase over, 1-phase charging", 9000, [3]units.Amps{17, 10, 10}, false, 1, true},
+		{"exporting 20 A on a phase", 2000, [3]units.Amps{10, 20, 10}, true, 3, false},
+	} {
+		l := limiter{site: hw.MeterReading{Power: c.power, HasPhases: true, PhaseCurrent: c.amps}}
+		for i, a := range c.amps {
+			l.site.PhasePower[i] = units.PowerFor(a, 1)
+		}
+		if c.export {
+			l.site.PhasePower[1] = -l.site.PhasePower[1]
+		}
+		if got := l.over(&s, c.phases); got != c.want {
+			t.Errorf("%s: over = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestBlindCutWithLaggingMeter1: with meter 1 read 300 ms apart from the
+// control meter while the car still follows a pilot change, an overload is
+// cut from the lower of meter 1's reading and the least offered since —
+// not from the offer, which this car (capped at 10 A) does not draw — and
+// the readings taken while the car follows that cut do not cut again.
+func TestBlindCutWithLaggingMeter1(t *testing.T) {
+	s := limiterSettings(func(s *settings.Settings) { s.ControlLimit = 11000 })
+	l := limiter{p: DefaultLimiterParams(), out: 24, adv: 24}
+	l.track(epoch.Add(-time.Second), 27) // a climb 1 s before the reading
+	l.out = 27
+	draw := units.Amps(10)
+	for ms := 0; ms <= 8000; ms += 100 {
+		now := epoch.Add(time.Duration(ms) * time.Millisecond)
+		if ms == 2100 {
+			draw = 8 // the car follows the cut (made at 0 s) 2 s later
+		}
+		if ms%500 == 0 {
+			site(5000, draw)(&l, now)
+		}
+		in := limitInput{ceiling: 27, phases: 3, advertised: l.out, ev: uniform(draw, 3)}
+		in.ev.measured, in.ev.at = true, now.Add(-300*time.Millisecond).Truncate(500*time.Millisecond).Add(200*time.Millisecond)
+		l.update(now, &s, in)
+		// (11000 − 11900 + 10 × 690)/690 = 8.7 → 8 A at once; the old
+		// bound from the offer, (11000 − 11900 + 27 × 690)/690 = 25.7,
+		// left the site over until the reading settled.
+		if l.out != 8 || l.paused {
+			t.Fatalf("t=%v: out %v paused %v; want 8 A from the first reading on, and no second cut", now.Sub(epoch), l.out, l.paused)
+		}
 	}
 }
