@@ -172,6 +172,9 @@ type limiter struct {
 	stale     bool
 	staleAt   time.Time // when the input went stale
 	why       string    // reason for a pause; set on transitions only (no allocation per step)
+	blind     bool      // this update paused for an overload only because, without meter 1, the car's draw is unknown
+	overRead  bool      // the control meter's reading is over a limit
+	overCutAt time.Time // last reduction made while a reading was over a limit
 	lease     lease
 	site      hw.MeterReading
 	siteOK    bool
@@ -189,6 +192,7 @@ func (l *limiter) setLease(w units.Watts, now time.Time) {
 // update recomputes the limit from the inputs at now.
 func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 	l.track(now, in.advertised)
+	l.blind, l.overRead = false, false
 	phases := max(in.phases, 1)
 	var lo, hi units.Amps // available current per phase, not rounded (bounds)
 	wasStale := l.stale
@@ -211,7 +215,7 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 			l.stale = true
 			break
 		}
-		lo, hi = l.fromMeter(s, in, phases)
+		lo, hi = l.fromMeter(now, s, in, phases)
 	default:
 		// Limiter off: a stale or absent control meter never blocks charging.
 		*l = limiter{p: l.p, lease: l.lease, site: l.site, siteOK: l.siteOK, adv: l.adv, chg: l.chg, nChg: l.nChg}
@@ -238,23 +242,94 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 		// gradual on the pilot and not only inside the limiter.
 		lo, hi = min(lo, in.ceiling), min(hi, in.ceiling)
 	}
+	out := l.out
 	l.step(now, lo, hi, s.ControlLimit, wasStale != l.stale)
+	if l.overRead && !l.stale && l.out < out {
+		l.overCutAt = now
+	}
 }
 
 // fromMeter applies the issue-6 formula to the control meter's reading:
 // (limit − site + EV) / (230 V × phases), and per phase
 // PhaseCurrentLimit − (I_phase − I_EV,phase). Without a measured EV draw
 // it returns the result for the least (lo) and the most (hi) the EV may
-// have drawn when the meter read.
-func (l *limiter) fromMeter(s *settings.Settings, in limitInput, phases int) (lo, hi units.Amps) {
+// have drawn when the meter read; over a limit, hi is blindCut's.
+func (l *limiter) fromMeter(now time.Time, s *settings.Settings, in limitInput, phases int) (lo, hi units.Amps) {
+	l.overRead = l.over(s, phases)
 	d := in.ev.at.Sub(l.site.At)
 	together := d <= simultaneous && d >= -simultaneous
-	if in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew && (together || l.settled(minTime(in.ev.at, l.site.At))) {
+	skewOK := in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew
+	if skewOK && (together || l.settled(minTime(in.ev.at, l.site.At))) {
 		a := l.formula(s, in.ev, phases)
 		return a, a
 	}
 	evLo, evHi := l.evRange(l.site.At)
-	return l.formula(s, uniform(evLo, phases), phases), l.formula(s, uniform(evHi, phases), phases)
+	lo, hi = l.formula(s, uniform(evLo, phases), phases), l.formula(s, uniform(evHi, phases), phases)
+	if l.overRead && (l.overCutAt.IsZero() || now.Sub(l.overCutAt) >= l.p.EVResponse) {
+		hi = l.blindCut(s, in, skewOK, evLo, hi, phases)
+	}
+	return lo, hi
+}
+
+// blindCut is the reduction over a limit with the car's draw unknown (no
+// statistics meter, or one read while the car was still following a
+// change of the pilot). The reading is then house plus a car drawing
+// anything from evMin up to its offer on each of its phases: it may be
+// capped below the offer, or charge on fewer phases than configured.
+// Taking only the excess off the offer (hi, the car assumed at its offer)
+// fixes nothing when the car draws less than that, and the next cut must
+// wait out EVResponse: the fuse then stays overloaded cut after cut, for
+// tens of seconds (issue 9 item 6). The cut that is back under within the
+// car's response whatever it draws holds with the house at the whole
+// reading less evMin and the car at its new offer: limit − (site − evMin).
+// Without meter 1 evMin is 0 and, the site being over the limit, that is
+// below 0 A: a pause. With meter 1 read within maxMeterSkew, evMin is the
+// lower of its reading and the least offered since.
+//
+// It does not oscillate: it applies only while a reading is over a limit,
+// so a car charging under the limit is never cut for its own draw (which
+// would ratchet the offer down reading after reading); it applies once
+// per overload, not again within EVResponse of the cut it made, so the
+// readings taken while the car follows that cut are not taken for new
+// house load; and the resume after a pause starts from readings with the
+// car at 0 A, which are exact, so it does not overshoot into the next
+// pause. The price without meter 1 is a pause where a cut might have
+// done: the control meter cannot tell house from car.
+func (l *limiter) blindCut(s *settings.Settings, in limitInput, skewOK bool, evLo, hi units.Amps, phases int) units.Amps {
+	evMin := evDraw{}
+	if skewOK {
+		evMin = lower(in.ev, evLo, phases)
+	}
+	cut := l.formula(s, evMin, phases)
+	// The pause text says so when this rule alone pauses for want of meter 1.
+	l.blind = !in.ev.measured && hi.Floor() >= settings.MinCurrent && cut.Floor() < settings.MinCurrent
+	return min(hi, cut)
+}
+
+// lower is the least of a statistics-meter reading and an offer of a, per
+// phase and in total.
+func lower(ev evDraw, a units.Amps, phases int) evDraw {
+	d := evDraw{power: min(ev.power, units.PowerFor(a, phases))}
+	for i := 0; i < phases && i < 3; i++ {
+		d.phase[i] = min(ev.phase[i], a)
+	}
+	return d
+}
+
+// over reports whether the control meter's reading is above ControlLimit
+// or, on a phase the car may use, above PhaseCurrentLimit.
+func (l *limiter) over(s *settings.Settings, phases int) bool {
+	if l.site.Power > units.Watts(s.ControlLimit) {
+		return true
+	}
+	if l.site.HasPhases {
+		for i := 0; i < phases && i < 3; i++ {
+			if l.site.PhasePower[i] > 0 && l.site.PhaseCurrent[i] > units.Amps(s.PhaseCurrentLimit) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // settled reports whether the car's draw was steady from t on: the
@@ -382,6 +457,9 @@ func (l *limiter) pauseText(limitW int, ongoing bool) string {
 	case ongoing:
 		return fmt.Sprintf("paused: %s fresh again; minimum pause until %s, then ≥ %.1f A needed",
 			input, resume, float64(settings.MinCurrent+l.p.ResumeMargin))
+	case l.blind:
+		return fmt.Sprintf("paused: site over its limit and, without a statistics meter (Meter1Type), the car's draw is unknown; earliest resume %s with ≥ %.1f A",
+			resume, float64(settings.MinCurrent+l.p.ResumeMargin))
 	case l.super:
 		return fmt.Sprintf("paused: supervisor grants %.0f W, below 6 A; earliest resume %s with ≥ %.1f A",
 			float64(l.lease.power), resume, float64(settings.MinCurrent+l.p.ResumeMargin))

@@ -46,6 +46,12 @@ type Config struct {
 	ControlLimit                 int // W, the site import limit
 	Building                     Building
 	Vehicle                      sim.Vehicle // plugged in and asking for charge from the start
+	// ChargeCurrent, when set, is what the charger may offer (A); a car
+	// with a lower MaxCurrent draws less than it is offered.
+	ChargeCurrent int
+	// PhaseCurrentLimit, when set, is the fuse per phase (A), and the
+	// recovery also waits for every phase to be back under it.
+	PhaseCurrentLimit int
 	// Window, when set, restricts the metrics to [From, From+Length) and
 	// measures the recovery from a load step at From.
 	From, Length time.Duration
@@ -63,7 +69,7 @@ type Metrics struct {
 	DutyChanges     int
 	Pauses          int           // PWM withdrawn after it was offered
 	ContactorCycles int           // closings of the contactor
-	Recovery        time.Duration // from From until the site stays under the limit (Window runs)
+	Recovery        time.Duration // from From until the site (and each phase, with PhaseCurrentLimit) stays under the limit (Window runs)
 }
 
 // start is the virtual clock's origin: midnight, so offsets are times of day.
@@ -83,6 +89,12 @@ func Run(cfg Config, law Law) Metrics {
 	s := settings.Defaults()
 	s.ControlLimit = cfg.ControlLimit
 	s.Meter1Type, s.Meter2Type = settings.MeterRTUSDM72D, settings.MeterRTUSDM72D
+	if cfg.ChargeCurrent > 0 {
+		s.ChargeCurrent = cfg.ChargeCurrent
+	}
+	if cfg.PhaseCurrentLimit > 0 {
+		s.PhaseCurrentLimit = cfg.PhaseCurrentLimit
+	}
 	law.Configure(&p, &s)
 	sm := sim.New(start.Add(cfg.Begin))
 	v := cfg.Vehicle
@@ -174,6 +186,9 @@ func Run(cfg Config, law Law) Metrics {
 				lastOver = t
 			}
 		}
+		if cfg.PhaseCurrentLimit > 0 && evP > 0 && phaseOver(sm.SitePhases(), units.Amps(cfg.PhaseCurrentLimit)) {
+			lastOver = t
+		}
 		// What an instant controller under the same rules (whole amperes,
 		// at least 6 A) would let the EV draw.
 		ideal := units.PowerFor(units.CurrentFor(limit-(sitePow-evP), phases).Floor(), phases)
@@ -190,6 +205,16 @@ func Run(cfg Config, law Law) Metrics {
 		res.Recovery = lastOver + cfg.Tick - cfg.From
 	}
 	return res
+}
+
+// phaseOver reports whether a phase imports more than limit.
+func phaseOver(ph [3]sim.Phase, limit units.Amps) bool {
+	for _, p := range ph {
+		if p.Power > 0 && p.Current > limit {
+			return true
+		}
+	}
+	return false
 }
 
 // reading turns simulated phases into a meter reading taken at now.

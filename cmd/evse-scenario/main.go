@@ -1,7 +1,9 @@
 // Command evse-scenario runs the power-limiting scenarios of issue 6 on
 // the simulator with a virtual clock — a +5 kW load step while charging
-// at the limit, and a 24-hour PV-and-house trace with passing clouds — for
-// our limiter and two reference control laws, and prints markdown tables.
+// at the limit, a 24-hour PV-and-house trace with passing clouds, and
+// load steps with cars that draw less than they are offered (issue 9
+// item 6) — for our limiter and two reference control laws, and prints
+// markdown tables.
 package main
 
 import (
