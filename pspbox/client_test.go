@@ -424,7 +424,7 @@ func TestQuirks(t *testing.T) {
 			func(s pspbox.Status) bool { return true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, func(o *pspbox.Options) { o.Timeout = 200 * time.Millisecond })
+			r := newRig(t, func(o *pspbox.Options) { o.Timeout = 500 * time.Millisecond })
 			r.box.Plug(true)
 			r.box.SetQuirks(tc.q)
 			start := time.Now()

@@ -49,21 +49,26 @@ func (b *Box) handle(w http.ResponseWriter, r *http.Request) {
 		hangup(w)
 		return
 	}
-	switch {
-	case q.Garbage:
+	if q.Garbage {
 		out = []byte("<html>\x00\xff{{{ not json")
-	case q.Huge > len(out):
-		out = append(append([]byte{'{'}, bytes.Repeat([]byte{' '}, q.Huge-len(out))...), out[1:]...)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	for len(out) > 0 { // in pieces, so a client that stops reading stops us
-		n := min(len(out), 32<<10)
-		if _, err := w.Write(out[:n]); err != nil {
+	if q.Huge > len(out) && len(out) > 0 && out[0] == '{' {
+		// The document padded inside its braces with spaces, streamed so
+		// a client that stops reading stops us.
+		pad := bytes.Repeat([]byte{' '}, 32<<10)
+		if _, err := w.Write(out[:1]); err != nil {
 			return
 		}
-		out = out[n:]
+		for left := q.Huge - len(out); left > 0; left -= len(pad) {
+			if _, err := w.Write(pad[:min(left, len(pad))]); err != nil {
+				return
+			}
+		}
+		out = out[1:]
 	}
+	w.Write(out)
 }
 
 // hangup closes the connection without an answer.
