@@ -540,3 +540,31 @@ func TestNewRefusesBadURL(t *testing.T) {
 		t.Errorf("%v %v", c, err)
 	}
 }
+
+// TestSupervisorOverIPv6 sets the supervisor up over ::1: Meter2Ip is the
+// bare address the box sees, without brackets or zone.
+func TestSupervisorOverIPv6(t *testing.T) {
+	box, err := fakebox.StartAt("[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer box.Close()
+	c, err := pspbox.New(pspbox.Options{URL: box.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local, err := c.LocalAddr(t.Context())
+	if err != nil || local != netip.MustParseAddr("::1") {
+		t.Fatalf("LocalAddr = %v, %v", local, err)
+	}
+	if _, err := c.SetSupervisor(t.Context(), local); err != nil {
+		t.Fatal(err)
+	}
+	if got := box.Config().Meter2Ip; got != "::1" {
+		t.Errorf("Meter2Ip %q", got)
+	}
+	if w, err := c.SetPowerAvailable(t.Context(), 7400); err != nil || w != 7400 {
+		t.Errorf("SetPowerAvailable = %v, %v", w, err)
+	}
+}

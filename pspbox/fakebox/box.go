@@ -121,14 +121,18 @@ type Box struct {
 
 // Start serves a box with DefaultConfig and no car on 127.0.0.1 on a free
 // port. Stop it with Close.
-func Start() (*Box, error) {
+func Start() (*Box, error) { return StartAt("127.0.0.1:0") }
+
+// StartAt serves a box on the given loopback address ("[::1]:0" for
+// IPv6).
+func StartAt(addr string) (*Box, error) {
 	b := &Box{
 		cfg: DefaultConfig(), version: "0.9.2", mac: "E0:E2:E6:52:AA:D4",
 		session: 3774 * time.Second, toggles: map[string]int{},
 	}
 	b.meters[1] = GuideMeter()
 	b.meters[2] = GuideMeter()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +147,7 @@ func (b *Box) serve(ln net.Listener) {
 	go srv.Serve(ln)
 }
 
-// URL is the box's address, http://127.0.0.1:port.
+// URL is the box's address, http://127.0.0.1:port or http://[::1]:port.
 func (b *Box) URL() string { return "http://" + b.addr }
 
 // Addr is the box's host:port.
