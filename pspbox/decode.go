@@ -154,7 +154,9 @@ func docError(doc string, err error) error {
 // is finite and within [lo, hi].
 func number(raw json.RawMessage, lo, hi float64) (float64, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+	// JSON's number syntax, also for text that did not come through the
+	// JSON decoder ("Set=>4600"): ParseFloat alone would take 0x1p4.
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') || !json.Valid(raw) {
 		return 0, fmt.Errorf("must be a number, got %s", shorten(raw))
 	}
 	v, err := strconv.ParseFloat(string(raw), 64)

@@ -277,6 +277,8 @@ func TestDecodeAnswers(t *testing.T) {
 		{`{"EVSEPowerAvailable":"Set=>-5"}`, 0, ErrBadAnswer},
 		{`{"EVSEPowerAvailable":"Set=>NaN"}`, 0, ErrBadAnswer},
 		{`{"EVSEPowerAvailable":"Set=>1e7"}`, 0, ErrBadAnswer},
+		{`{"EVSEPowerAvailable":"Set=>0x1p4"}`, 0, ErrBadAnswer},
+		{`{"EVSEPowerAvailable":"Set=>46 00"}`, 0, ErrBadAnswer},
 	} {
 		w, err := DecodePowerAnswer([]byte(tc.doc))
 		if !errors.Is(err, tc.want) || w != tc.w {
