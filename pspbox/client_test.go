@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/pspbox/fakebox"
-	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // rig is a fake box and a client of it.
@@ -266,7 +263,27 @@ func TestUpdateConfig(t *testing.T) {
 	}
 }
 
-func TestUpdateConfigConfirmedAfterLostAnswer(t *testing.T) {
+// TestConfigWriteLostInFlight: the answer to POST SystemConfig is lost;
+// the GET decides, and the write is not sent again.
+func TestConfigWriteLostInFlight(t *testing.T) {
+	for _, applied := range []bool{true, false} {
+		r := newRig(t)
+		r.box.DropConfigWrites(1, applied)
+		got, err := r.c.UpdateConfig(r.ctx, raw(`{"ChargeCurrent":10}`))
+		want := map[bool]int{true: 10, false: 16}[applied]
+		if applied && err != nil || !applied && !errors.Is(err, pspbox.ErrUnconfirmed) {
+			t.Errorf("applied=%t: err %v", applied, err)
+		}
+		if got.ChargeCurrent != want || r.box.Config().ChargeCurrent != want {
+			t.Errorf("applied=%t: returned %d, box %d, want %d", applied, got.ChargeCurrent, r.box.Config().ChargeCurrent, want)
+		}
+		if n := len(r.box.Posts("SystemConfig")); n != 1 {
+			t.Errorf("applied=%t: %d posts, want 1", applied, n)
+		}
+	}
+}
+
+func TestUpdateConfigNotSentBlind(t *testing.T) {
 	r := newRig(t)
 	r.box.SetQuirks(fakebox.Quirks{Doc: "SystemConfig", Garbage: true})
 	// GET SystemConfig is garbage too: the write must not be sent blind.
@@ -275,191 +292,6 @@ func TestUpdateConfigConfirmedAfterLostAnswer(t *testing.T) {
 	}
 	if n := len(r.box.Posts("SystemConfig")); n != 0 {
 		t.Fatalf("%d posts on an unreadable config", n)
-	}
-}
-
-func TestSupervisor(t *testing.T) {
-	r := newRig(t)
-	r.box.Plug(true)
-	if _, err := r.c.SetPowerAvailable(r.ctx, 4600); !errors.Is(err, pspbox.ErrSupervisorNotSet) {
-		t.Fatalf("power before set-up: %v", err)
-	}
-	local, err := r.c.LocalAddr(r.ctx)
-	if err != nil || local != netip.MustParseAddr("127.0.0.1") {
-		t.Fatalf("LocalAddr = %v, %v", local, err)
-	}
-	changes, err := r.c.SetSupervisor(r.ctx, local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var said []string
-	for _, c := range changes {
-		said = append(said, c.String())
-	}
-	if got := strings.Join(said, "; "); got != "Meter2Type 0 → 7; Meter2Ip  → 127.0.0.1; ControlStrategy 0 → 1" {
-		t.Errorf("changes: %s", got)
-	}
-	if posts := r.box.Posts("SystemConfig"); len(posts) != 1 || posts[0] != `{"Meter2Type":7,"Meter2Ip":"127.0.0.1","ControlStrategy":1}` {
-		t.Errorf("sent %q: the type and the address must go in one request", posts)
-	}
-	for _, w := range []units.Watts{4600.9, 0, 11040} {
-		got, err := r.c.SetPowerAvailable(r.ctx, w)
-		if err != nil || got != units.Watts(int(w)) {
-			t.Fatalf("SetPowerAvailable(%v) = %v, %v", w, got, err)
-		}
-		if p, ok := r.box.PowerAvailable(); !ok || p != float64(int(w)) {
-			t.Errorf("box took %v (%t)", p, ok)
-		}
-	}
-	st, err := r.c.Status(r.ctx)
-	if err != nil || !st.PowerAvailableSent || st.ActualPowerAvailable != 11040 {
-		t.Errorf("Status %+v %v", st, err)
-	}
-	// Already the supervisor: nothing to change, nothing sent.
-	if changes, err := r.c.SetSupervisor(r.ctx, local); err != nil || len(changes) != 0 {
-		t.Errorf("second SetSupervisor: %v %v", changes, err)
-	}
-	if n := len(r.box.Posts("SystemConfig")); n != 1 {
-		t.Errorf("%d config posts", n)
-	}
-	if _, err := r.c.SetPowerAvailable(r.ctx, -1); !errors.Is(err, pspbox.ErrInvalid) {
-		t.Errorf("negative power: %v", err)
-	}
-}
-
-func TestSupervisorPushesAndFallback(t *testing.T) {
-	// The bridge pushes the limiter's power and, when the lease lapses,
-	// the fallback power; the box applies whichever came last.
-	r := newRig(t)
-	r.box.Plug(true)
-	r.box.SetCharging(true)
-	local, _ := r.c.LocalAddr(r.ctx)
-	if _, err := r.c.SetSupervisor(r.ctx, local); err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []struct {
-		push      units.Watts
-		wantState pspbox.EvseState
-		wantAmps  units.Amps
-	}{
-		{11040, pspbox.StateCharging, 16},
-		{4600, pspbox.StateCharging, 6},  // 4600 W / 3 / 230 V = 6.67 A → 6 A
-		{4000, pspbox.StateConnected, 0}, // below 6 A on three phases: paused
-		{0, pspbox.StateConnected, 0},    // a fallback of 0 W stops it
-	} {
-		if _, err := r.c.SetPowerAvailable(r.ctx, step.push); err != nil {
-			t.Fatal(err)
-		}
-		st, err := r.c.Status(r.ctx)
-		if err != nil || st.EvseState != step.wantState || st.ActualCurrent != step.wantAmps {
-			t.Errorf("after %v W: state %v, %v A (%v); want %v, %v A", step.push, st.EvseState, st.ActualCurrent, err, step.wantState, step.wantAmps)
-		}
-	}
-}
-
-func TestPowerFromAnotherAddressRefused(t *testing.T) {
-	r := newRig(t)
-	cfg := r.box.Config()
-	cfg.Meter2Type, cfg.Meter2Ip, cfg.ControlStrategy = 7, "192.0.2.1", 1
-	r.box.SetConfig(cfg)
-	if _, err := r.c.SetPowerAvailable(r.ctx, 4600); !errors.Is(err, pspbox.ErrRefused) || !strings.Contains(err.Error(), "192.0.2.1") {
-		t.Fatalf("err %v", err)
-	}
-	if _, ok := r.box.PowerAvailable(); ok {
-		t.Error("the box took the power")
-	}
-}
-
-func TestUnreachableAndBack(t *testing.T) {
-	r := newRig(t)
-	r.box.Plug(true)
-	if _, err := r.c.Status(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.box.Down()
-	start := time.Now()
-	if _, err := r.c.Status(r.ctx); !errors.Is(err, pspbox.ErrUnreachable) {
-		t.Fatalf("Status with the box down: %v", err)
-	}
-	if _, err := r.c.SetCharging(r.ctx, true); !errors.Is(err, pspbox.ErrUnreachable) {
-		t.Fatalf("SetCharging with the box down: %v", err)
-	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("a refused connection took %v to report", el)
-	}
-	if err := r.box.Up(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.c.Status(r.ctx); err != nil {
-		t.Fatalf("Status after the box came back: %v", err)
-	}
-	if on, err := r.c.SetCharging(r.ctx, true); err != nil || !on {
-		t.Fatalf("SetCharging after the box came back: %t %v", on, err)
-	}
-	if n := r.box.Toggles("ChargeStartToggle"); n != 1 {
-		t.Errorf("%d toggles: a command from while it was down was replayed", n)
-	}
-}
-
-func TestQuirks(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		q       fakebox.Quirks
-		wantErr error
-		check   func(pspbox.Status) bool
-	}{
-		{"old firmware", fakebox.Quirks{OldFirmware: true}, nil,
-			func(s pspbox.Status) bool { return s.Duration == 3774*time.Second }},
-		{"float numbers", fakebox.Quirks{Floats: true}, nil,
-			func(s pspbox.Status) bool {
-				return s.EvseState == pspbox.StateConnected && s.Duration == 3774*time.Second
-			}},
-		{"garbage", fakebox.Quirks{Garbage: true}, pspbox.ErrBadAnswer, nil},
-		{"huge", fakebox.Quirks{Huge: 10 << 20}, pspbox.ErrBadAnswer, nil},
-		{"just under the limit", fakebox.Quirks{Huge: pspbox.MaxBody}, nil,
-			func(s pspbox.Status) bool { return s.EvseState == pspbox.StateConnected }},
-		{"slow", fakebox.Quirks{Slow: time.Minute}, pspbox.ErrUnreachable, nil},
-		{"hang up", fakebox.Quirks{Hangup: true}, pspbox.ErrUnreachable, nil},
-		{"quirk on another document", fakebox.Quirks{Garbage: true, Doc: "SystemInfo"}, nil,
-			func(s pspbox.Status) bool { return true }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, func(o *pspbox.Options) { o.Timeout = 500 * time.Millisecond })
-			r.box.Plug(true)
-			r.box.SetQuirks(tc.q)
-			start := time.Now()
-			st, err := r.c.Status(r.ctx)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("err %v, want %v", err, tc.wantErr)
-			}
-			if err != nil && len(err.Error()) > 512 {
-				t.Errorf("error of %d bytes", len(err.Error()))
-			}
-			if tc.check != nil && !tc.check(st) {
-				t.Errorf("%+v", st)
-			}
-			if el := time.Since(start); el > 3*time.Second {
-				t.Errorf("took %v", el)
-			}
-			// Every document goes through the same transport and limits.
-			if tc.wantErr != nil {
-				if _, err := r.c.SystemConfig(r.ctx); !errors.Is(err, tc.wantErr) {
-					t.Errorf("SystemConfig: %v", err)
-				}
-				if _, err := r.c.Meter(r.ctx, 1); !errors.Is(err, tc.wantErr) {
-					t.Errorf("Meter1: %v", err)
-				}
-			}
-		})
-	}
-}
-
-func TestHugeAnswerNamesTheLimit(t *testing.T) {
-	r := newRig(t)
-	r.box.SetQuirks(fakebox.Quirks{Huge: 1 << 20})
-	_, err := r.c.SystemInfo(r.ctx)
-	if err == nil || !strings.Contains(err.Error(), "larger than 65536 bytes") {
-		t.Fatalf("err %v", err)
 	}
 }
 
@@ -538,33 +370,5 @@ func TestNewRefusesBadURL(t *testing.T) {
 	c, err := pspbox.New(pspbox.Options{URL: "http://192.168.0.17/"})
 	if err != nil || c.URL() != "http://192.168.0.17/webapi/v1/" {
 		t.Errorf("%v %v", c, err)
-	}
-}
-
-// TestSupervisorOverIPv6 sets the supervisor up over ::1: Meter2Ip is the
-// bare address the box sees, without brackets or zone.
-func TestSupervisorOverIPv6(t *testing.T) {
-	box, err := fakebox.StartAt("[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
-	}
-	defer box.Close()
-	c, err := pspbox.New(pspbox.Options{URL: box.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	local, err := c.LocalAddr(t.Context())
-	if err != nil || local != netip.MustParseAddr("::1") {
-		t.Fatalf("LocalAddr = %v, %v", local, err)
-	}
-	if _, err := c.SetSupervisor(t.Context(), local); err != nil {
-		t.Fatal(err)
-	}
-	if got := box.Config().Meter2Ip; got != "::1" {
-		t.Errorf("Meter2Ip %q", got)
-	}
-	if w, err := c.SetPowerAvailable(t.Context(), 7400); err != nil || w != 7400 {
-		t.Errorf("SetPowerAvailable = %v, %v", w, err)
 	}
 }

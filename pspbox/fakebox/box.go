@@ -110,6 +110,8 @@ type Box struct {
 	quirks      Quirks
 	drop        int  // toggles still to be lost in flight
 	dropApplies bool // …after applying them
+	dropCfg     int  // SystemConfig writes still to be lost in flight
+	dropCfgApp  bool // …after applying them
 	lagNext     int  // LagReads: armed for the next toggle
 	lag         int  // Status reads that still show the state before a toggle
 	lagStarted  bool
@@ -204,6 +206,14 @@ func (b *Box) DropToggles(n int, applied bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.drop, b.dropApplies = n, applied
+}
+
+// DropConfigWrites makes the next n POST SystemConfig requests lose
+// their answer, after the change was applied (applied) or before.
+func (b *Box) DropConfigWrites(n int, applied bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropCfg, b.dropCfgApp = n, applied
 }
 
 // LagReads makes the next n Status reads after a toggle still show the

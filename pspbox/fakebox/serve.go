@@ -100,6 +100,13 @@ func (b *Box) answer(method, doc string, body []byte, remote string, q Quirks) (
 	case doc == "EvseCtrl" && method == http.MethodPost:
 		return b.evseCtrl(body, remote)
 	case doc == "SystemConfig" && method == http.MethodPost:
+		if b.dropCfg > 0 {
+			b.dropCfg--
+			if b.dropCfgApp {
+				b.postConfig(body)
+			}
+			return 0, nil, true
+		}
 		s, out := b.postConfig(body)
 		return s, out, false
 	case doc == "SystemInfo" && method == http.MethodPost:
