@@ -284,6 +284,10 @@ func FuzzDecodeToggleAnswer(f *testing.F) {
 		if want := map[bool]string{true: "set=>true", false: "set=>false"}[on]; strings.ToLower(txt) != want {
 			t.Fatalf("%q read as %t", txt, on)
 		}
+		again, err := DecodeToggleAnswer([]byte(`{`+jstr(key)+`:"Set=>`+map[bool]string{true: "True", false: "False"}[on]+`"}`), key)
+		if err != nil || again != on {
+			t.Fatalf("round trip %t → %t %v", on, again, err)
+		}
 	})
 }
 
@@ -298,6 +302,10 @@ func FuzzDecodePowerAnswer(f *testing.F) {
 			return
 		}
 		checkNum(t, "power", float64(w), 0, float64(MaxPower))
+		again, err := DecodePowerAnswer([]byte(`{"EVSEPowerAvailable":"Set=>` + jnum(float64(w)) + `"}`))
+		if err != nil || again != w {
+			t.Fatalf("round trip %v → %v %v", w, again, err)
+		}
 	})
 }
 
@@ -317,10 +325,19 @@ func FuzzDecodeConfigAnswer(f *testing.F) {
 				t.Fatalf("set %q is not a canonical field", k)
 			}
 		}
+		var doc []string
 		for k, r := range ca.Refused {
 			if _, set := SetValue(r); set {
 				t.Fatalf("refusal %q: %q reads as set", k, r)
 			}
+			doc = append(doc, jstr(k)+":"+jstr(r))
+		}
+		for k, v := range ca.Set {
+			doc = append(doc, jstr(k)+":"+jstr("Set=>"+v))
+		}
+		again, err := DecodeConfigAnswer([]byte("{" + strings.Join(doc, ",") + "}"))
+		if err != nil || !reflect.DeepEqual(again, ca) {
+			t.Fatalf("round trip:\n%+v\n%+v %v", ca, again, err)
 		}
 	})
 }
