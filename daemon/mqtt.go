@@ -13,6 +13,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/broker"
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
@@ -323,7 +324,7 @@ func onOff(p []byte) (bool, error) {
 	case "OFF", "FALSE", "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("payload must be ON or OFF, got %s", settings.Shorten(p))
+	return false, fmt.Errorf("payload must be ON or OFF, got %s", jsonstrict.Shorten(p))
 }
 
 // scalar takes a config value as a JSON value (16, true, "x"); a bare

@@ -3,6 +3,7 @@ package jsonstrict
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"net/http"
@@ -222,4 +223,26 @@ func abs(v int64) int64 {
 		return -v
 	}
 	return v
+}
+
+// TestErrorsAreShort: no error quotes its input whole, whatever part of
+// the input the problem is in (encoding/json's own messages included).
+func TestErrorsAreShort(t *testing.T) {
+	long := strings.Repeat("7", 5000)
+	for _, in := range []string{long, `{"a":` + long + `}x`, `{"` + long + `":1,"` + long + `":2}`, `{"a":1}` + long, `[` + long} {
+		_, err := ObjectBytes([]byte(in))
+		if err == nil || len(err.Error()) > 200 {
+			t.Errorf("%.20s…: %d-byte error %.200v", in, len(fmt.Sprint(err)), err)
+		}
+	}
+	for _, f := range []func(json.RawMessage) error{
+		func(r json.RawMessage) error { _, err := Int(r); return err },
+		func(r json.RawMessage) error { _, err := Float(r); return err },
+		func(r json.RawMessage) error { _, err := Bool(r); return err },
+		func(r json.RawMessage) error { _, err := String(r); return err },
+	} {
+		if err := f(json.RawMessage(long + "x")); err == nil || len(err.Error()) > 200 {
+			t.Errorf("value error of %d bytes", len(fmt.Sprint(err)))
+		}
+	}
 }

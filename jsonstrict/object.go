@@ -33,7 +33,9 @@ func (e *DuplicateError) Error() string {
 // an *http.MaxBytesError through it).
 type SyntaxError struct{ Err error }
 
-func (e *SyntaxError) Error() string { return "malformed JSON: " + e.Err.Error() }
+// Error bounds the message: encoding/json quotes a whole number literal
+// it cannot hold ("cannot unmarshal number 7777…").
+func (e *SyntaxError) Error() string { return "malformed JSON: " + cut(e.Err.Error(), 100) }
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // Object reads exactly one JSON object of name → raw value from r. Keys

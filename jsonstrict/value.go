@@ -20,14 +20,18 @@ func Shorten(raw []byte) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
-	if len(raw) <= ShortLen {
-		return string(raw)
+	return cut(string(raw), ShortLen)
+}
+
+// cut keeps the first n bytes of s, on a rune boundary, marking a cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	n := ShortLen
-	for n > 0 && !utf8.RuneStart(raw[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return string(raw[:n]) + "…"
+	return s[:n] + "…"
 }
 
 // Quote is Shorten for a name or string, in Go quotes ("Bogus").
