@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,13 +96,20 @@ func (st *Store) Load(base Settings) (Settings, error) {
 	return s, nil
 }
 
-// Save persists s atomically.
+// Save persists s atomically. When the file already holds exactly these
+// settings it writes nothing: a client that repeats the same write (a
+// home automation re-sending its config, 70 times a second under load)
+// must not rewrite and fsync flash each time.
 func (st *Store) Save(s Settings) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(st.Path, append(data, '\n'), 0o644)
+	data = append(data, '\n')
+	if cur, err := os.ReadFile(st.Path); err == nil && bytes.Equal(cur, data) {
+		return nil
+	}
+	return WriteFileAtomic(st.Path, data, 0o644)
 }
 
 // Remove deletes the persisted settings (factory default).

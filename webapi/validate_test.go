@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,33 @@ func TestLongValuesAreShortened(t *testing.T) {
 	x := r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, lan, "Content-Type", "text/"+long)
 	if x.code != http.StatusUnsupportedMediaType || len(x.body) > 400 {
 		t.Errorf("long content type: %d, %d-byte answer", x.code, len(x.body))
+	}
+}
+
+// TestIdenticalWriteTouchesNoDisk: repeating an accepted SystemConfig
+// write answers as before and leaves the settings file alone (same inode:
+// no temp file, fsync or rename), on the WebAPI's real store.
+func TestIdenticalWriteTouchesNoDisk(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	body := `{"ChargeCurrent":10,"ChargeAutoStart":false}`
+	want := `{"ChargeCurrent":"Set=>10","ChargeAutoStart":"Set=>false"}`
+	if x := r.post("/webapi/v1/SystemConfig", body); x.code != 200 || string(x.body) != want {
+		t.Fatalf("%d %s", x.code, x.body)
+	}
+	fi, err := os.Stat(r.store.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if x := r.post("/webapi/v1/SystemConfig", body); x.code != 200 || string(x.body) != want {
+			t.Fatalf("repeat: %d %s", x.code, x.body)
+		}
+	}
+	again, err := os.Stat(r.store.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(fi, again) || !again.ModTime().Equal(fi.ModTime()) {
+		t.Fatal("an identical write rewrote the settings file")
 	}
 }
