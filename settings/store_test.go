@@ -43,6 +43,27 @@ func TestStoreRoundTrip(t *testing.T) {
 	if got, err := st.Load(base); err == nil || got != base {
 		t.Fatalf("corrupt file: %+v, %v; want base and an error", got, err)
 	}
+	// The file is read as strictly as any write: a hand-edited null, a
+	// string for a number or a key twice is an error, not a silent
+	// default; a field from a newer version is skipped.
+	for body, ok := range map[string]bool{
+		`{"ChargeAutoStart": null}`:                   false,
+		`{"Meter1Ip": null}`:                          false,
+		`{"ChargeCurrent": "8"}`:                      false,
+		`{"ChargeCurrent": 8, "ChargeCurrent": 9}`:    false,
+		`{"ChargeCurrent": 8, "chargecurrent": 9}`:    false,
+		`{"ControlLimit": 1e-400}`:                    false,
+		`{"ChargeCurrent": 8} {}`:                     false,
+		`{"ChargeCurrent": 8, "FutureField": [1, 2]}`: true,
+	} {
+		if err := os.WriteFile(st.Path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Load(base)
+		if (err == nil) != ok || (!ok && got != base) || (ok && got.ChargeCurrent != 8) {
+			t.Errorf("%s: %+v, %v; want ok=%v", body, got, err, ok)
+		}
+	}
 	if err := st.Remove(); err != nil {
 		t.Fatal(err)
 	}
