@@ -100,11 +100,21 @@ func decodeCommand(p []byte) (map[string]json.RawMessage, json.RawMessage, error
 			delete(req, k)
 		}
 	}
+	if tx != nil {
+		if t := bytes.TrimSpace(tx); len(t) > MaxTransaction || len(t) == 0 || !(t[0] == '"' || t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
+			// Echoed whole in the result, so it must be short; a
+			// correlation id is a string or a number.
+			return nil, nil, fmt.Errorf("payload: transaction must be a JSON string or number of at most %d bytes, got %s", MaxTransaction, jsonstrict.Shorten(t))
+		}
+	}
 	if len(req) == 0 {
 		return nil, tx, fmt.Errorf("no command objects in the payload")
 	}
 	return req, tx, nil
 }
+
+// MaxTransaction bounds the "transaction" a client may have echoed.
+const MaxTransaction = 128
 
 // onOff reads ON/OFF (also true/false, 1/0) as Home Assistant and simple
 // flows send them.

@@ -38,6 +38,9 @@ func TestMQTTStrictPayloads(t *testing.T) {
 		{"set", `{"ChargeCurrent":6.5}`, "ChargeCurrent", "whole number"},
 		{"set", `{"Charging":null}`, "Charging", "true or false"},
 		{"set", `{"ChargeCurrent":10,"transaction":1,"Transaction":2}`, "error", "transaction given twice"},
+		{"set", `{"ChargeCurrent":10,"transaction":"` + strings.Repeat("t", 200) + `"}`, "error", "at most 128 bytes"},
+		{"set", `{"ChargeCurrent":10,"transaction":{"a":1}}`, "error", "string or number"},
+		{"system/set", `{"SCode":"Reset","transaction":null}`, "error", "string or number"},
 		{"set", `null`, "error", "must be a JSON object"},
 		{"set", ``, "error", "must be a JSON object"},
 		{"config/ChargeAutoStart/set", `null`, "ChargeAutoStart", "got null"},
@@ -66,6 +69,7 @@ func TestMQTTStrictPayloads(t *testing.T) {
 	// The good forms still work, and name their command as before.
 	for _, c := range []struct{ sub, payload, cmd, key, answer string }{
 		{"set", `{"ChargeCurrent":10,"transaction":"t-1"}`, "set", "ChargeCurrent", "Set=>10"},
+		{"set", `{"ChargeCurrent":10,"transaction":42}`, "set", "ChargeCurrent", "Set=>10"},
 		{"config/Meter1Ip/set", `192.168.0.30`, "config/Meter1Ip", "Meter1Ip", "Set=>192.168.0.30"},
 		{"config/ChargeCurrent/set", ` 12 `, "config/ChargeCurrent", "ChargeCurrent", "Set=>12"},
 		{"power_available/set", `5000`, "power_available", "EVSEPowerAvailable", "Set=>5000"},
@@ -200,6 +204,9 @@ func FuzzMQTT(f *testing.F) {
 			if len(k) > MaxName || len(v) > 300 {
 				t.Fatalf("long answer %.60q: %.60q (%d bytes)", k, v, len(v))
 			}
+		}
+		if len(res.Transaction) > MaxTransaction {
+			t.Fatalf("%d-byte transaction echoed", len(res.Transaction))
 		}
 		if res.Command == "" || len(res.Command) > 64 {
 			t.Fatalf("command %q", res.Command)
