@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
 
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
@@ -20,25 +20,18 @@ import (
 const MaxPower = 1_000_000
 
 func parseBool(raw json.RawMessage) (any, error) {
-	var b bool
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] == 'n' || json.Unmarshal(raw, &b) != nil {
-		return nil, fmt.Errorf("must be true or false, got %s", settings.Shorten(raw))
-	}
-	return b, nil
+	return jsonstrict.Bool(raw)
 }
 
+// parsePower reads the supervisor's watts: a JSON number and nothing else
+// ("5000 W" is refused, not read as 5000).
 func parsePower(raw json.RawMessage) (any, error) {
-	raw = bytes.TrimSpace(raw)
-	var n json.Number
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if len(raw) == 0 || raw[0] == '"' || d.Decode(&n) != nil {
-		return nil, fmt.Errorf("must be a number of watts, got %s", settings.Shorten(raw))
+	w, err := jsonstrict.Float(raw)
+	if err != nil {
+		return nil, fmt.Errorf("must be a number of watts, got %s", jsonstrict.Shorten(bytes.TrimSpace(raw)))
 	}
-	w, err := n.Float64()
-	if err != nil || math.IsNaN(w) || w < 0 || w > MaxPower {
-		return nil, fmt.Errorf("must be 0…%d W, got %s", MaxPower, settings.Shorten(raw))
+	if w < 0 || w > MaxPower {
+		return nil, fmt.Errorf("must be 0…%d W, got %s", MaxPower, jsonstrict.Shorten(bytes.TrimSpace(raw)))
 	}
 	return w, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
 
@@ -25,8 +26,8 @@ type parsed struct {
 // the controller, which persists first) and the control commands in table
 // order.
 func (t *Table) run(req map[string]json.RawMessage, o Origin, groups ...Group) Reply {
-	if len(req) == 0 {
-		return ErrorReply(http.StatusBadRequest, "request has no objects")
+	if r, bad := checkShape(req); bad {
+		return r
 	}
 	allowCfg := slices.Contains(groups, GroupSystemConfig)
 	keys := sortedKeys(req)
@@ -103,6 +104,25 @@ func (t *Table) run(req map[string]json.RawMessage, o Origin, groups ...Group) R
 	// changes are logged by the controller.
 	t.log.Debug().Str("surface", o.Surface).Stringer("remote", o.Remote).Interface("answers", r.Values).Msg("request applied")
 	return ordered(r)
+}
+
+// MaxName bounds an object name: every name the table knows is far
+// shorter, and answers are keyed by the names a client sent, so a longer
+// one is refused as a whole rather than echoed.
+const MaxName = 64
+
+// checkShape refuses a request with no objects or with a name too long to
+// be any command, before anything is answered per object.
+func checkShape(req map[string]json.RawMessage) (Reply, bool) {
+	if len(req) == 0 {
+		return ErrorReply(http.StatusBadRequest, "request has no objects"), true
+	}
+	for k := range req {
+		if len(k) > MaxName {
+			return ErrorReply(http.StatusBadRequest, fmt.Sprintf("unknown object %s: names are at most %d bytes", jsonstrict.Quote(k), MaxName)), true
+		}
+	}
+	return Reply{}, false
 }
 
 // applySettings puts a validated SystemConfig change in force and answers

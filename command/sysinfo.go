@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 )
 
 // SystemConfig runs the vendor's POST SystemConfig request: validated as
@@ -47,8 +47,8 @@ var serviceCodes = []string{SCodeReset, SCodeFactoryDefault, SCodeWiFiSetToAP}
 // Firmware updates come as a new release or container image, so the
 // update toggles and WiFiSetToAP answer "not supported".
 func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
-	if len(req) == 0 {
-		return ErrorReply(http.StatusBadRequest, "request has no objects")
+	if r, bad := checkShape(req); bad {
+		return r
 	}
 	bad := Reply{Status: http.StatusBadRequest}
 	seen := map[string]string{}
@@ -73,9 +73,9 @@ func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
 		raw := bytes.TrimSpace(req[k])
 		switch name {
 		case objSCode, objSCodeData:
-			var s string
-			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-				bad.set(k, "must be a string, got "+settings.Shorten(raw))
+			s, err := jsonstrict.String(raw)
+			if err != nil {
+				bad.set(k, err.Error())
 				continue
 			}
 			if name == objSCodeData {
@@ -83,7 +83,7 @@ func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
 			}
 			code = canonicalCode(s)
 			if code == "" {
-				bad.set(k, fmt.Sprintf("unknown service code %q (known: %s)", settings.Shorten([]byte(s)), strings.Join(serviceCodes, ", ")))
+				bad.set(k, fmt.Sprintf("unknown service code %s (known: %s)", jsonstrict.Quote(s), strings.Join(serviceCodes, ", ")))
 			}
 		default:
 			v, err := parseBool(raw)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -61,11 +62,14 @@ type Table struct {
 	ctl Controller
 	svc Services
 	log zerolog.Logger
+	now func() time.Time // for rate-limiting logs only; tests set it
+
+	oversize oversizeLog
 }
 
 // New returns the table for ctl.
 func New(ctl Controller, svc Services, log zerolog.Logger) *Table {
-	return &Table{ctl: ctl, svc: svc, log: log.With().Str("component", "command").Logger()}
+	return &Table{ctl: ctl, svc: svc, log: log.With().Str("component", "command").Logger(), now: time.Now}
 }
 
 // Answers used on both surfaces.

@@ -260,32 +260,6 @@ func TestCommandsCoverBothSurfaces(t *testing.T) {
 	}
 }
 
-// FuzzSet: an MQTT set payload never panics, a rejection never applies.
-func FuzzSet(f *testing.F) {
-	for _, s := range []string{
-		`{"Charging":true}`, `{"Boost":false,"ChargeCurrent":10}`, `{"EVSEPowerAvailable":0}`,
-		`{"ChargeCurrent":10,"ChargeCurrentBoost":8}`, `{"Meter1Type":4,"Meter1Ip":"h:1"}`, `{"x":1}`,
-	} {
-		f.Add(s)
-	}
-	r := newRig(f, nil, Services{})
-	f.Fuzz(func(t *testing.T, s string) {
-		var m map[string]json.RawMessage
-		if json.Unmarshal([]byte(s), &m) != nil {
-			return // the transport refuses what is not an object
-		}
-		file, set := fileOf(t, r.store), r.ctl.Settings()
-		rep := r.table.Set(m, mqtt)
-		if len(m) > 0 && len(rep.Keys) != len(m) {
-			t.Fatalf("%d objects, %d answers: %s", len(m), len(rep.Keys), body(t, rep))
-		}
-		if rep.Status != http.StatusOK && (fileOf(t, r.store) != file || r.ctl.Settings() != set) {
-			t.Fatalf("rejected %s changed settings", s)
-		}
-		r.step()
-	})
-}
-
 // racingController changes the settings between the table's dry run and
 // its write, as a second writer would.
 type racingController struct {

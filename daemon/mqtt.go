@@ -302,49 +302,16 @@ func (g *mqttGlue) announce(s settings.Settings) {
 }
 
 // subscribe registers every command topic and Home Assistant's birth.
+// Decoding and the size cap live in the command table, shared with the
+// WebAPI; here a topic only becomes a call and its answer a result.
 func (g *mqttGlue) subscribe(ctx context.Context) {
-	b := g.base
-	t := g.d.table
 	mq := command.Origin{Surface: "mqtt", SupervisorTrusted: true}
-	g.cl.Handle(b+"/set", true, func(topic string, p []byte) {
-		req, tx, err := decodeCommand(p)
-		if err != nil {
-			g.result("set", tx, command.ErrorReply(400, err.Error()))
-			return
-		}
-		g.result("set", tx, t.Set(req, mq))
-	})
-	g.cl.Handle(b+"/charging/set", true, func(topic string, p []byte) {
-		on, err := onOff(p)
-		if err != nil {
-			g.result("charging", nil, command.ErrorReply(400, err.Error()))
-			return
-		}
-		g.result("charging", nil, t.Charging(on, mq))
-	})
-	g.cl.Handle(b+"/boost/set", true, func(topic string, p []byte) {
-		on, err := onOff(p)
-		if err != nil {
-			g.result("boost", nil, command.ErrorReply(400, err.Error()))
-			return
-		}
-		g.result("boost", nil, t.Boost(on, mq))
-	})
-	g.cl.Handle(b+"/power_available/set", true, func(topic string, p []byte) {
-		g.result("power_available", nil, t.PowerAvailable(json.RawMessage(bytes.TrimSpace(p)), mq))
-	})
-	g.cl.Handle(b+"/config/+/set", true, func(topic string, p []byte) {
-		field := strings.TrimSuffix(strings.TrimPrefix(topic, b+"/config/"), "/set")
-		g.result("config/"+field, nil, t.SystemConfig(map[string]json.RawMessage{field: scalar(p)}, mq))
-	})
-	g.cl.Handle(b+"/system/set", true, func(topic string, p []byte) {
-		req, tx, err := decodeCommand(p)
-		if err != nil {
-			g.result("system", tx, command.ErrorReply(400, err.Error()))
-			return
-		}
-		g.result("system", tx, t.SystemInfo(req, mq))
-	})
+	for _, sub := range command.MQTTTopics {
+		g.cl.Handle(g.base+"/"+sub, true, func(topic string, p []byte) {
+			res := g.d.table.MQTT(strings.TrimPrefix(topic, g.base+"/"), p, mq)
+			g.result(res.Command, res.Transaction, res.Reply)
+		})
+	}
 	dc := g.d.cfg.Discovery
 	if dc.Enabled {
 		g.cl.Handle(discovery.StatusTopic(dc.Prefix), false, func(_ string, p []byte) {
@@ -370,51 +337,4 @@ func (g *mqttGlue) result(cmd string, tx json.RawMessage, r command.Reply) {
 		return
 	}
 	g.cl.Publish(g.base+"/result", bytes.TrimSpace(buf.Bytes()), false)
-}
-
-// decodeCommand parses a JSON object command and takes its optional
-// "transaction" value out (it is echoed in the result, not a command).
-func decodeCommand(p []byte) (map[string]json.RawMessage, json.RawMessage, error) {
-	var req map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(p))
-	if err := dec.Decode(&req); err != nil || req == nil {
-		return nil, nil, fmt.Errorf("payload must be a JSON object")
-	}
-	if dec.More() {
-		return nil, nil, fmt.Errorf("trailing data after the JSON object")
-	}
-	var tx json.RawMessage
-	for k, v := range req {
-		if strings.EqualFold(k, "transaction") {
-			tx = v
-			delete(req, k)
-		}
-	}
-	if len(req) == 0 {
-		return nil, tx, fmt.Errorf("no command objects in the payload")
-	}
-	return req, tx, nil
-}
-
-// onOff reads ON/OFF (also true/false, 1/0) as Home Assistant and simple
-// flows send them.
-func onOff(p []byte) (bool, error) {
-	switch strings.ToUpper(strings.TrimSpace(string(p))) {
-	case "ON", "TRUE", "1":
-		return true, nil
-	case "OFF", "FALSE", "0":
-		return false, nil
-	}
-	return false, fmt.Errorf("payload must be ON or OFF, got %s", settings.Shorten(p))
-}
-
-// scalar takes a config value as a JSON value (16, true, "x"); a bare
-// word that is not JSON (an address such as 192.168.0.30) is a string.
-func scalar(p []byte) json.RawMessage {
-	p = bytes.TrimSpace(p)
-	if json.Valid(p) {
-		return json.RawMessage(p)
-	}
-	b, _ := json.Marshal(string(p))
-	return b
 }

@@ -2,30 +2,28 @@ package daemon
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/webapi"
 )
-
-// maxBody bounds every request body the daemon reads.
-const maxBody = 64 << 10
 
 // simHandler serves GET and POST /sim/v1/State: the simulated vehicle,
 // building and faults, for people and tests driving a scenario from
-// outside the process.
+// outside the process. A POST body is read by the WebAPI's decoder, so
+// the same content types, size limit and strict JSON rules apply.
 func simHandler(s *sim.Sim) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
 			writeJSON(w, http.StatusOK, s.State())
 		case http.MethodPost:
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			req, status, err := webapi.DecodeRequest(w, r)
 			if err != nil {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body larger than 64 KiB"})
+				writeJSON(w, status, map[string]string{"error": err.Error()})
 				return
 			}
-			if bad := s.Update(body); bad != nil {
+			if bad := s.Apply(req); bad != nil {
 				if msg, ok := bad[""]; ok {
 					writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
 					return

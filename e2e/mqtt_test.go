@@ -301,3 +301,69 @@ func TestMQTTPowerAvailableLease(t *testing.T) {
 		return ""
 	})
 }
+
+// TestMQTTStrictInput drives the built daemon through a real broker with
+// what the audit sent (issue 9, items 10–14): every refused command is
+// answered on <base>/result with a reason, changes nothing, and neither
+// the answer nor the log repeats a long value.
+func TestMQTTStrictInput(t *testing.T) {
+	d, _, o := mqttDaemon(t)
+	results := o.Subscribe(base + "/result")
+	if r := command(t, o, results, base+"/set", `{"ChargeCurrent": 10, "Meter2Type": 7, "Meter2Ip": "127.0.0.1"}`); !r.OK {
+		t.Fatalf("setup: %+v", r)
+	}
+	var before map[string]any
+	d.get("/webapi/v1/SystemConfig", &before)
+	long := strings.Repeat("x", 3000)
+	steps := []struct {
+		name, topic, payload string
+		status               int
+		key, reason          string
+	}{
+		{"duplicate service code", "/system/set", `{"SCode":"Reset","SCode":"FactoryDefault"}`, 400, "error", "given twice"},
+		{"duplicate field", "/set", `{"ChargeCurrent": 11, "ChargeCurrent": 12}`, 400, "error", "given twice"},
+		{"trailing bracket", "/set", `{"ChargeCurrent": 12}]`, 400, "error", "malformed JSON"},
+		{"null bool", "/set", `{"Charge3Phase": null}`, 400, "Charge3Phase", "got null"},
+		{"null bool topic", "/config/ChargeAutoStart/set", `null`, 400, "ChargeAutoStart", "got null"},
+		{"null address", "/config/Meter1Ip/set", `null`, 400, "Meter1Ip", "got null"},
+		{"underflow", "/config/ControlLimit/set", `1e-400`, 400, "ControlLimit", "whole number"},
+		{"fraction", "/set", `{"ChargeCurrent": 6.5}`, 400, "ChargeCurrent", "whole number"},
+		{"watts with a unit", "/power_available/set", `5000 W`, 400, "EVSEPowerAvailable", "number of watts"},
+		{"oversized", "/set", `{"ChargeCurrent": 14` + strings.Repeat(" ", 1<<20) + `}`, 413, "error", "at most 4096 bytes"},
+		{"oversized again", "/config/ChargeCurrent/set", strings.Repeat("1", 12<<20), 413, "error", "at most 4096 bytes"},
+		{"long address", "/config/Meter1Ip/set", long, 400, "Meter1Ip", "not an IP address"},
+		{"long name", "/set", `{"` + long + `": 1}`, 400, "error", "unknown object"},
+		{"long code", "/system/set", `{"SCode":"` + long + `"}`, 400, "SCode", "unknown service code"},
+	}
+	for _, s := range steps {
+		r := command(t, o, results, base+s.topic, s.payload)
+		if r.OK || r.Status != s.status || !strings.Contains(r.Result[s.key], s.reason) {
+			t.Errorf("%s: ok=%v status %d result %v, want %d and %s: …%s…", s.name, r.OK, r.Status, r.Result, s.status, s.key, s.reason)
+		}
+		if b, _ := json.Marshal(r); len(b) > 600 {
+			t.Errorf("%s: %d-byte result %.200s", s.name, len(b), b)
+		}
+	}
+	var after map[string]any
+	d.get("/webapi/v1/SystemConfig", &after)
+	delete(before, "TimeStamp")
+	delete(after, "TimeStamp")
+	if fmt.Sprint(after) != fmt.Sprint(before) || after["ChargeCurrent"] != float64(10) {
+		t.Fatalf("refused commands changed the settings (FactoryDefault?):\n%v\n→\n%v", before, after)
+	}
+	var ext struct {
+		LimitSource string `json:"limit_source"`
+	}
+	if d.get("/api/v1/status", &ext); ext.LimitSource == "supervisor lease" {
+		t.Fatalf("5000 W was taken as a supervisor lease")
+	}
+	logs := d.log()
+	if n := strings.Count(logs, "oversized command payload refused"); n != 1 {
+		t.Errorf("%d log lines for two oversized payloads, want 1 (rate-limited)", n)
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if len(line) > 1000 {
+			t.Errorf("%d-byte log line: %.200s…", len(line), line)
+		}
+	}
+}

@@ -1,12 +1,12 @@
 package settings
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
+
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 )
 
 // Kind is the JSON type a field takes.
@@ -69,48 +69,31 @@ func (f Field) Value(s *Settings) any {
 	}
 }
 
-// decode parses raw JSON of the field's kind into s.
+// decode parses raw JSON of exactly the field's kind into s (the strict
+// rules of jsonstrict: null is no bool or string, and an int is exactly a
+// whole number, never a rounded one).
 func (f Field) decode(s *Settings, raw json.RawMessage) error {
-	raw = bytes.TrimSpace(raw)
 	switch f.Kind {
 	case KindInt:
-		var n json.Number
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if err := d.Decode(&n); err != nil || len(raw) == 0 || raw[0] == '"' {
-			return fmt.Errorf("must be a number, got %s", Shorten(raw))
-		}
-		v, err := n.Float64()
-		if err != nil || v != math.Trunc(v) || math.Abs(v) > 1e9 {
-			return fmt.Errorf("must be a whole number, got %s", Shorten(raw))
+		v, err := jsonstrict.Int(raw)
+		if err != nil {
+			return err
 		}
 		*f.ptrI(s) = int(v)
 	case KindBool:
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return fmt.Errorf("must be true or false, got %s", Shorten(raw))
+		b, err := jsonstrict.Bool(raw)
+		if err != nil {
+			return err
 		}
 		*f.ptrB(s) = b
 	default:
-		var str string
-		if err := json.Unmarshal(raw, &str); err != nil {
-			return fmt.Errorf("must be a string, got %s", Shorten(raw))
+		str, err := jsonstrict.String(raw)
+		if err != nil {
+			return err
 		}
 		*f.ptrS(s) = strings.TrimSpace(str)
 	}
 	return nil
-}
-
-// Shorten quotes the start of a rejected value in an error message, so a
-// 60 KiB payload does not come back in the answer.
-func Shorten(raw []byte) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	if len(raw) > 40 {
-		return string(raw[:40]) + "…"
-	}
-	return string(raw)
 }
 
 // Change is one accepted field of a request: its canonical name and the

@@ -2,10 +2,14 @@ package settings
 
 import (
 	"encoding/json"
+	"math/big"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 )
 
 const hwMax = 32
@@ -84,6 +88,16 @@ func TestPatchRefuses(t *testing.T) {
 		{`{"ChargeCurrent": 10.5}`, "ChargeCurrent"},
 		{`{"ChargeCurrent": 1e12}`, "ChargeCurrent"},
 		{`{"ChargeCurrent": null}`, "ChargeCurrent"},
+		// null is a wrong type, not false, "" or 0 (issue 9, item 11).
+		{`{"ChargeAutoStart": null}`, "ChargeAutoStart"},
+		{`{"Charge3Phase": null}`, "Charge3Phase"},
+		{`{"Meter2Ip": null}`, "Meter2Ip"},
+		{`{"Meter1Ip": null, "Meter1Type": 0}`, "Meter1Ip"},
+		// A number must be exactly a whole number, not rounded (item 12).
+		{`{"ControlLimit": 1e-400}`, "ControlLimit"},
+		{`{"LockMethod": 1e-400}`, "LockMethod"},
+		{`{"ControlLimit": 0.0000001}`, "ControlLimit"},
+		{`{"ChargerMode": -1e-400}`, "ChargerMode"},
 		{`{"ChargeCurrent": 5}`, "ChargeCurrent"},
 		{`{"ChargeCurrent": 33}`, "ChargeCurrent"},
 		{`{"ChargeCurrent": 20}`, "ChargeCurrent"},           // above the boost (16): on the requested partner
@@ -164,19 +178,23 @@ func TestCheckHostPort(t *testing.T) {
 }
 
 // FuzzPatch: whatever the request, Patch either refuses it with nothing
-// changed or returns valid settings; it never panics.
+// changed, or returns valid settings in which every requested field holds
+// exactly the value sent, sent as the field's own JSON type (no null read
+// as false or "", no 1e-400 read as 0), and that survive the JSON round
+// trip of the store.
 func FuzzPatch(f *testing.F) {
 	for _, seed := range []string{
 		`{"ChargeCurrent": 10}`, `{"Meter2Type": 7, "Meter2Ip": "10.0.0.1"}`, `{"chargecurrent": 1e400}`,
 		`{"ChargeCurrentBoost": -0, "ChargeCurrent": 6}`, `{"Meter1Ip": "[::1]:502", "Meter1Type": 6}`, `{"ChargeAutoStart": null}`,
-		`{"ControlLimit": 1000000.0000000001}`, `{"Bogus": {}}`,
+		`{"ControlLimit": 1000000.0000000001}`, `{"Bogus": {}}`, `{"ControlLimit": 1e-400}`, `{"Meter1Ip": null}`,
+		`{"Charge3Phase": false, "ChargeAutoStart": true}`, `{"ControlLimit": 2.5e3}`, `{"Meter1Ip": " m.local "}`, `{"ControlLimit":1E000000}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(body, &m) != nil {
-			return
+		m, err := jsonstrict.ObjectBytes(body)
+		if err != nil {
+			return // the transports refuse it before Patch
 		}
 		cur := Defaults()
 		next, changes, bad := Patch(cur, m, hwMax)
@@ -184,9 +202,12 @@ func FuzzPatch(f *testing.F) {
 			if next != cur || changes != nil {
 				t.Fatalf("refused but changed: %+v", next)
 			}
-			for k := range bad {
+			for k, reason := range bad {
 				if _, inReq := m[k]; !inReq && k != "" {
 					t.Fatalf("problem on %q, not a request key", k)
+				}
+				if len(reason) > 200 {
+					t.Fatalf("%d-byte reason for %q", len(reason), k)
 				}
 			}
 			return
@@ -194,8 +215,50 @@ func FuzzPatch(f *testing.F) {
 		if es := next.Validate("", hwMax); len(es) > 0 {
 			t.Fatalf("accepted invalid settings %+v: %v", next, es)
 		}
-		if len(changes) > len(m) {
+		if len(changes) != len(m) {
 			t.Fatalf("%d changes from %d keys", len(changes), len(m))
 		}
+		for _, c := range changes {
+			checkDecoded(t, c.Field, m[c.Key], c.Field.Value(&next))
+		}
+		data, _ := json.Marshal(next)
+		var back Settings
+		if err := json.Unmarshal(data, &back); err != nil || back != next {
+			t.Fatalf("accepted settings do not round-trip: %s → %+v", data, back)
+		}
 	})
+}
+
+// checkDecoded asserts that got is what raw says for a field of f's kind,
+// judged from the raw bytes rather than by the decoder under test.
+func checkDecoded(t *testing.T, f Field, raw json.RawMessage, got any) {
+	t.Helper()
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	switch f.Kind {
+	case KindBool:
+		if string(raw) != "true" && string(raw) != "false" || got != (string(raw) == "true") {
+			t.Fatalf("%s: accepted %s as %v", f.Name, raw, got)
+		}
+	case KindString:
+		var s string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil || got != strings.TrimSpace(s) {
+			t.Fatalf("%s: accepted %s as %q", f.Name, raw, got)
+		}
+	case KindInt:
+		if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') || !json.Valid(raw) {
+			t.Fatalf("%s: accepted %s as %v", f.Name, raw, got)
+		}
+		mant, exp, hasExp := strings.Cut(strings.ToLower(string(raw)), "e")
+		if e, err := strconv.Atoi(strings.TrimPrefix(exp, "+")); hasExp && (err != nil || e > 10000 || e < -10000) {
+			// big.Rat refuses huge exponents: only a zero mantissa may pass.
+			if strings.Trim(mant, "-0.") != "" || got != 0 {
+				t.Fatalf("%s: accepted %s as %v", f.Name, raw, got)
+			}
+			return
+		}
+		r, ok := new(big.Rat).SetString(string(raw))
+		if !ok || !r.IsInt() || r.Cmp(new(big.Rat).SetInt64(int64(got.(int)))) != 0 {
+			t.Fatalf("%s: accepted %s as %v", f.Name, raw, got)
+		}
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 )
 
 // Charger modes (SystemConfig ChargerMode).
@@ -152,7 +154,7 @@ func checkAddress(a string, required, ipOnly bool) string {
 	}
 	if ipOnly {
 		if _, err := netip.ParseAddr(a); err != nil {
-			return fmt.Sprintf("%q is not an IPv4 or IPv6 address", a)
+			return fmt.Sprintf("%s is not an IPv4 or IPv6 address", jsonstrict.Quote(a))
 		}
 		return ""
 	}
@@ -170,14 +172,14 @@ func CheckHostPort(a string) string {
 	if h, p, err := net.SplitHostPort(a); err == nil {
 		host, port = h, p
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("%q: port must be 1…65535", a)
+			return fmt.Sprintf("%s: port must be 1…65535", jsonstrict.Quote(a))
 		}
 		if _, err := netip.ParseAddr(host); err == nil {
 			return ""
 		}
 	}
 	if !validHostname(host) {
-		return fmt.Sprintf("%q is not an IP address, host name or host:port", a)
+		return fmt.Sprintf("%s is not an IP address, host name or host:port", jsonstrict.Quote(a))
 	}
 	return ""
 }

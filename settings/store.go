@@ -1,12 +1,15 @@
 package settings
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 )
 
 // WriteFileAtomic writes data to path so that a crash or kill -9 at any
@@ -88,20 +91,54 @@ func (st *Store) Load(base Settings) (Settings, error) {
 	if err != nil {
 		return base, fmt.Errorf("settings: %w", err)
 	}
-	s := base
-	if err := json.Unmarshal(data, &s); err != nil {
+	s, err := decodeFile(base, data)
+	if err != nil {
 		return base, fmt.Errorf("settings: %s: %w", st.Path, err)
 	}
 	return s, nil
 }
 
-// Save persists s atomically.
+// decodeFile reads a settings file on top of base with the same strict
+// rules as every write surface (a hand-edited null, "16" or duplicate key
+// is an error, not a silent default). A name this version does not know
+// is skipped: a newer version may have written it.
+func decodeFile(base Settings, data []byte) (Settings, error) {
+	obj, err := jsonstrict.ObjectBytes(data)
+	if err != nil {
+		return base, err
+	}
+	s := base
+	seen := map[string]string{}
+	for k, raw := range obj {
+		f, ok := LookupField(k)
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[f.Name]; dup {
+			return base, fmt.Errorf("%s given twice (also as %s)", jsonstrict.Quote(k), jsonstrict.Quote(prev))
+		}
+		seen[f.Name] = k
+		if err := f.decode(&s, raw); err != nil {
+			return base, fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// Save persists s atomically. When the file already holds exactly these
+// settings it writes nothing: a client that repeats the same write (a
+// home automation re-sending its config, 70 times a second under load)
+// must not rewrite and fsync flash each time.
 func (st *Store) Save(s Settings) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(st.Path, append(data, '\n'), 0o644)
+	data = append(data, '\n')
+	if cur, err := os.ReadFile(st.Path); err == nil && bytes.Equal(cur, data) {
+		return nil
+	}
+	return WriteFileAtomic(st.Path, data, 0o644)
 }
 
 // Remove deletes the persisted settings (factory default).

@@ -43,6 +43,27 @@ func TestStoreRoundTrip(t *testing.T) {
 	if got, err := st.Load(base); err == nil || got != base {
 		t.Fatalf("corrupt file: %+v, %v; want base and an error", got, err)
 	}
+	// The file is read as strictly as any write: a hand-edited null, a
+	// string for a number or a key twice is an error, not a silent
+	// default; a field from a newer version is skipped.
+	for body, ok := range map[string]bool{
+		`{"ChargeAutoStart": null}`:                   false,
+		`{"Meter1Ip": null}`:                          false,
+		`{"ChargeCurrent": "8"}`:                      false,
+		`{"ChargeCurrent": 8, "ChargeCurrent": 9}`:    false,
+		`{"ChargeCurrent": 8, "chargecurrent": 9}`:    false,
+		`{"ControlLimit": 1e-400}`:                    false,
+		`{"ChargeCurrent": 8} {}`:                     false,
+		`{"ChargeCurrent": 8, "FutureField": [1, 2]}`: true,
+	} {
+		if err := os.WriteFile(st.Path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Load(base)
+		if (err == nil) != ok || (!ok && got != base) || (ok && got.ChargeCurrent != 8) {
+			t.Errorf("%s: %+v, %v; want ok=%v", body, got, err, ok)
+		}
+	}
 	if err := st.Remove(); err != nil {
 		t.Fatal(err)
 	}
@@ -155,5 +176,65 @@ func kill9Child(dir string) {
 			os.Exit(3)
 		}
 		os.Stdout.WriteString("saved\n")
+	}
+}
+
+// TestSaveUnchangedWritesNothing: saving the settings the file already
+// holds leaves the file alone — same inode, no new temp file, no rename —
+// while a real change or a removed file is written (issue 9, item 15).
+func TestSaveUnchangedWritesNothing(t *testing.T) {
+	st, err := NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := func() uint64 {
+		t.Helper()
+		fi, err := os.Stat(st.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	s := Defaults()
+	if err := st.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	first := ino()
+	for range 3 {
+		if err := st.Save(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ino() != first {
+		t.Fatal("an identical save rewrote the file (new inode from the atomic rename)")
+	}
+	s.ChargeCurrent = 10
+	if err := st.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if ino() == first {
+		t.Fatal("a changed save did not write")
+	}
+	if got, err := st.Load(Defaults()); err != nil || got != s {
+		t.Fatalf("loaded %+v, %v", got, err)
+	}
+	// A file changed behind the store's back is rewritten, not trusted.
+	if err := os.WriteFile(st.Path, []byte(`{"ChargeCurrent": 8}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Load(Defaults()); got != s {
+		t.Fatalf("file changed behind the store not rewritten: %+v", got)
+	}
+	if err := st.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(st.Path); err != nil {
+		t.Fatalf("save after Remove: %v", err)
 	}
 }

@@ -210,32 +210,13 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, run func(map[strin
 	if !ok {
 		return
 	}
-	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
-		writeError(w, http.StatusUnsupportedMediaType, msg)
-		return
-	}
-	req, status, err := decodeObject(http.MaxBytesReader(w, r.Body, MaxBody))
+	req, status, err := DecodeRequest(w, r)
 	if err != nil {
 		writeError(w, status, err.Error())
 		return
 	}
 	rep := run(req, command.Origin{Surface: "http", Remote: remote})
 	writeRaw(w, rep.Status, rep.JSON())
-}
-
-// checkContentType accepts JSON and what curl -d and simple clients send
-// (the vendor's clients do not all set a type); it refuses forms and
-// anything else that cannot be a JSON object.
-func checkContentType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
-	switch strings.TrimSpace(mt) {
-	case "application/json", "text/json", "text/plain", "application/x-www-form-urlencoded":
-		return ""
-	}
-	return "content type " + ct + " not supported; send a JSON object (application/json)"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,14 @@ var rejections = []rejection{
 	{"number for bool", "SystemConfig", `{"ChargeAutoStart":1}`, 400, "ChargeAutoStart", "true or false", nil},
 	{"number for string", "SystemConfig", `{"Meter1Ip":5}`, 400, "Meter1Ip", "must be a string", nil},
 	{"null", "SystemConfig", `{"ChargeCurrent":null}`, 400, "ChargeCurrent", "got null", nil},
+	// null is a wrong type, never false or "" (issue 9, item 11).
+	{"null for bool", "SystemConfig", `{"ChargeAutoStart":null}`, 400, "ChargeAutoStart", "got null", nil},
+	{"null for bool (3 phase)", "SystemConfig", `{"Charge3Phase":null,"ChargeCurrent":10}`, 400, "Charge3Phase", "got null", []string{"ChargeCurrent"}},
+	{"null for string", "SystemConfig", `{"Meter1Ip":null}`, 400, "Meter1Ip", "got null", nil},
+	{"null for string (meter 2)", "SystemConfig", `{"Meter2Ip":null}`, 400, "Meter2Ip", "got null", nil},
+	// A number is exactly representable in the field's type (item 12).
+	{"underflow to 0", "SystemConfig", `{"ControlLimit":1e-400}`, 400, "ControlLimit", "whole number", nil},
+	{"underflow to 0 (lock)", "SystemConfig", `{"LockMethod":1e-400}`, 400, "LockMethod", "whole number", nil},
 	{"current below 6 A", "SystemConfig", `{"ChargeCurrent":5}`, 400, "ChargeCurrent", "6…32 A", nil},
 	{"current above hardware", "SystemConfig", `{"ChargeCurrent":33,"ChargeCurrentBoost":33}`, 400, "ChargeCurrent", "6…32 A", []string{}},
 	{"boost below current", "SystemConfig", `{"ChargeCurrent":20,"ChargeCurrentBoost":16}`, 400, "ChargeCurrentBoost", "at least ChargeCurrent", []string{"ChargeCurrent"}},
@@ -51,6 +60,9 @@ var rejections = []rejection{
 	{"toggle null", "EvseCtrl", `{"ChargeBoostToggle":null}`, 400, "ChargeBoostToggle", "true or false", nil},
 	{"negative power", "EvseCtrl", `{"EVSEPowerAvailable":-1}`, 400, "EVSEPowerAvailable", "0…1000000 W", nil},
 	{"huge power", "EvseCtrl", `{"EVSEPowerAvailable":2e6}`, 400, "EVSEPowerAvailable", "0…1000000 W", nil},
+	{"power underflow", "EvseCtrl", `{"EVSEPowerAvailable":1e-400}`, 400, "EVSEPowerAvailable", "number of watts", nil},
+	{"power overflow", "EvseCtrl", `{"EVSEPowerAvailable":1e400}`, 400, "EVSEPowerAvailable", "number of watts", nil},
+	{"power null", "EvseCtrl", `{"EVSEPowerAvailable":null}`, 400, "EVSEPowerAvailable", "number of watts", nil},
 	{"power as string", "EvseCtrl", `{"EVSEPowerAvailable":"100"}`, 400, "EVSEPowerAvailable", "number of watts", nil},
 	{"good toggle, bad power", "EvseCtrl", `{"ChargeStartToggle":true,"EVSEPowerAvailable":true}`, 400, "EVSEPowerAvailable", "number of watts", []string{"ChargeStartToggle"}},
 	{"settings field on EvseCtrl", "EvseCtrl", `{"ChargeStartToggle":true,"ChargeCurrent":10}`, 400, "ChargeCurrent", "unknown object", []string{"ChargeStartToggle"}},
@@ -70,6 +82,8 @@ var rejections = []rejection{
 	{"string body", "SystemInfo", `"Reset"`, 400, "error", "must be a JSON object", nil},
 	{"trailing data", "SystemConfig", `{"ChargeCurrent":10} {"ChargeCurrent":11}`, 400, "error", "malformed JSON", nil},
 	{"duplicate key", "SystemConfig", `{"ChargeCurrent":10,"ChargeCurrent":11}`, 400, "error", "given twice", nil},
+	{"duplicate service code", "SystemInfo", `{"SCode":"Reset","SCode":"FactoryDefault"}`, 400, "error", "given twice", nil},
+	{"duplicate toggle", "EvseCtrl", `{"ChargeStartToggle":false,"ChargeStartToggle":true}`, 400, "error", "given twice", nil},
 	{"empty body", "EvseCtrl", ``, 400, "error", "empty request body", nil},
 	{"too large", "SystemConfig", `{"ControlLimit":1` + strings.Repeat(" ", MaxBody) + `}`, 413, "error", "larger than 65536", nil},
 }
@@ -217,5 +231,62 @@ func TestAcceptedAnswers(t *testing.T) {
 		if cfg[k] != v {
 			t.Errorf("SystemConfig %s = %v, want %v", k, cfg[k], v)
 		}
+	}
+}
+
+// TestLongValuesAreShortened: a rejected value, name or header of tens of
+// KiB is quoted short in the answer, never echoed whole (issue 9, item 14).
+func TestLongValuesAreShortened(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	long := strings.Repeat("x", 30<<10) // two fit in MaxBody
+	for _, c := range []struct{ path, body string }{
+		{"SystemConfig", `{"Meter1Ip":"` + long + `"}`},
+		{"SystemConfig", `{"Meter2Type":7,"Meter2Ip":"` + long + `"}`},
+		{"SystemConfig", `{"ChargeCurrent":"` + long + `"}`},
+		{"SystemConfig", `{"` + long + `":1}`},
+		{"SystemConfig", `{"` + long + `":1,"` + long + `":2}`},
+		{"SystemInfo", `{"SCode":"` + long + `"}`},
+		{"SystemInfo", `{"` + long + `":true}`},
+		{"EvseCtrl", `{"EVSEPowerAvailable":"` + long + `"}`},
+		{"EvseCtrl", `{"ChargeStartToggle":"` + long + `"}`},
+	} {
+		before := r.snap()
+		x := r.post("/webapi/v1/"+c.path, c.body)
+		if x.code != http.StatusBadRequest || len(x.body) > 400 {
+			t.Errorf("%s %.60s…: %d, %d-byte answer %.200s", c.path, c.body, x.code, len(x.body), x.body)
+		}
+		r.unchanged(before, "long value")
+	}
+	x := r.do("POST", "/webapi/v1/SystemConfig", `{"ChargeCurrent":10}`, "127.0.0.1:9", "Content-Type", "text/"+long) // loopback: a writer on every branch
+	if x.code != http.StatusUnsupportedMediaType || len(x.body) > 400 {
+		t.Errorf("long content type: %d, %d-byte answer", x.code, len(x.body))
+	}
+}
+
+// TestIdenticalWriteTouchesNoDisk: repeating an accepted SystemConfig
+// write answers as before and leaves the settings file alone (same inode:
+// no temp file, fsync or rename), on the WebAPI's real store.
+func TestIdenticalWriteTouchesNoDisk(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	body := `{"ChargeCurrent":10,"ChargeAutoStart":false}`
+	want := `{"ChargeCurrent":"Set=>10","ChargeAutoStart":"Set=>false"}`
+	if x := r.post("/webapi/v1/SystemConfig", body); x.code != 200 || string(x.body) != want {
+		t.Fatalf("%d %s", x.code, x.body)
+	}
+	fi, err := os.Stat(r.store.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if x := r.post("/webapi/v1/SystemConfig", body); x.code != 200 || string(x.body) != want {
+			t.Fatalf("repeat: %d %s", x.code, x.body)
+		}
+	}
+	again, err := os.Stat(r.store.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(fi, again) || !again.ModTime().Equal(fi.ModTime()) {
+		t.Fatal("an identical write rewrote the settings file")
 	}
 }

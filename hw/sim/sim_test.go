@@ -1,12 +1,17 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
@@ -237,6 +242,18 @@ func TestUpdate(t *testing.T) {
 		`[1]`:                                    "",
 		`{"EvPlugged": false} {"x": 1}`:          "",
 		`{"EvPlugged": false, "HousePower": -1}`: "HousePower",
+		// Strict input (issue 9, items 10–12): duplicates, null, inexact numbers.
+		`{"EvPlugged": false, "EvPlugged": true}`: "",
+		`{"EvPlugged": false, "evplugged": true}`: "evplugged",
+		`{"EvPlugged": null}`:                     "EvPlugged",
+		`{"HousePower": null}`:                    "HousePower",
+		`{"EvPhases": null}`:                      "EvPhases",
+		`{"Fault": null}`:                         "Fault",
+		`{"EvPhases": 1.5}`:                       "EvPhases",
+		`{"EvResponseMs": 1.5}`:                   "EvResponseMs",
+		`{"CableRating": 13.000001}`:              "CableRating",
+		`{"PVPower": 1e-400}`:                     "PVPower",
+		`{"HousePower": 1e400}`:                   "HousePower",
 	} {
 		bad := s.Update([]byte(body))
 		if _, ok := bad[key]; !ok {
@@ -245,5 +262,84 @@ func TestUpdate(t *testing.T) {
 		if got := s.State(); got != st {
 			t.Errorf("%s: something was applied: %+v", body, got)
 		}
+		for k, reason := range bad {
+			if len(k)+len(reason) > 200 {
+				t.Errorf("%s: answer not size-bounded: %d bytes", body, len(k)+len(reason))
+			}
+		}
 	}
+	// A long rejected value is quoted short, not echoed whole.
+	long := strings.Repeat("x", 64<<10)
+	for _, body := range []string{`{"` + long + `":1}`, `{"Fault":"` + long + `"}`, `{"EvPlugged":"` + long + `"}`, `{"EvMaxCurrent":"` + long + `"}`} {
+		for k, reason := range s.Update([]byte(body)) {
+			if len(k)+len(reason) > 200 {
+				t.Errorf("%s: %d-byte reason", k, len(reason))
+			}
+		}
+	}
+}
+
+// FuzzUpdate: whatever the body, Update either refuses it with the state
+// unchanged and short reasons, or every field sent now holds exactly the
+// value sent, sent as the field's own JSON type (null, "16", 1.5 for an
+// integer and 1e-400 never pass), judged from the body's bytes.
+func FuzzUpdate(f *testing.F) {
+	for _, seed := range []string{
+		`{"EvPlugged": true, "EvMaxCurrent": 20, "EvPhases": 1, "CableRating": 13, "HousePower": 3000, "PVPower": 600, "Fault": "epo"}`,
+		`{"EvPlugged": null}`, `{"HousePower": 1e-400}`, `{"EvPhases": 1.0}`, `{"EvResponseMs": 2.5e3}`, `{"evplugged": true, "EvPlugged": false}`,
+		`{"EvPlugged": true, "EvPlugged": false}`, `{"Fault": "none"} x`, `{"EvMaxCurrent": -0}`, `{"CableRating": 6.3e1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s := New(t0)
+		before := s.State()
+		bad := s.Update(body)
+		if bad != nil {
+			if s.State() != before {
+				t.Fatalf("refused %q changed the state", body)
+			}
+			for k, reason := range bad {
+				if len(k) > maxName || len(reason) > 200 {
+					t.Fatalf("long answer %.60q: %.60q", k, reason)
+				}
+			}
+			return
+		}
+		sent, err := jsonstrict.ObjectBytes(body)
+		if err != nil {
+			t.Fatalf("accepted %q, not one strict object: %v", body, err)
+		}
+		var now map[string]any
+		b, _ := json.Marshal(s.State())
+		_ = json.Unmarshal(b, &now)
+		for k, raw := range sent {
+			c := canonical(k)
+			raw = json.RawMessage(strings.TrimSpace(string(raw)))
+			got := now[c]
+			ok := false
+			switch c {
+			case "EvPlugged", "EvRequestCharge", "EvVentilation", "EvAsleep":
+				ok = (string(raw) == "true" || string(raw) == "false") && got == (string(raw) == "true")
+			case "Fault":
+				var v string
+				ok = raw[0] == '"' && json.Unmarshal(raw, &v) == nil && got == v
+			case "EvMaxCurrent", "HousePower", "PVPower":
+				x, err := strconv.ParseFloat(string(raw), 64)
+				ok = (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') && err == nil && got == x+0 && (x != 0 || strings.Trim(strings.Split(strings.ToLower(string(raw)), "e")[0], "-0.") == "")
+			case "EvPhases", "EvResponseMs", "CableRating":
+				mant, exp, hasExp := strings.Cut(strings.ToLower(string(raw)), "e")
+				if e, err := strconv.Atoi(strings.TrimPrefix(exp, "+")); hasExp && (err != nil || e > 10000 || e < -10000) {
+					ok = strings.Trim(mant, "-0.") == "" && got == 0.0
+					break
+				}
+				r, isNum := new(big.Rat).SetString(string(raw))
+				n, _ := got.(float64)
+				ok = (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') && isNum && r.IsInt() && r.Cmp(new(big.Rat).SetFloat64(n)) == 0
+			}
+			if !ok {
+				t.Fatalf("%s: sent %s, now %v", k, raw, got)
+			}
+		}
+	})
 }

@@ -1,14 +1,15 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
@@ -81,22 +82,41 @@ func levelName(v units.Volts) string {
 var writable = []string{"EvPlugged", "EvRequestCharge", "EvVentilation", "EvMaxCurrent", "EvPhases",
 	"EvResponseMs", "EvAsleep", "CableRating", "HousePower", "PVPower", "Fault"}
 
+// maxName is longer than any field name.
+const maxName = 64
+
 var readOnly = []string{"PilotDuty", "PilotLevel", "Contactor", "Locked", "EvCurrent"}
 
-// Update applies a JSON object with any subset of the writable fields. It
-// validates the whole request first: on any problem nothing changes and the
-// result maps each offending key to its reason.
+// Update applies a JSON object with any subset of the writable fields,
+// decoded by jsonstrict like every write surface. It validates the whole
+// request first: on any problem nothing changes and the result maps each
+// offending key to its reason ("" for the body as a whole).
 func (s *Sim) Update(body []byte) map[string]string {
+	req, err := jsonstrict.ObjectBytes(body)
+	if err != nil {
+		if errors.Is(err, jsonstrict.ErrNotObject) || errors.Is(err, jsonstrict.ErrEmpty) {
+			return map[string]string{"": "body must be a JSON object"}
+		}
+		return map[string]string{"": err.Error()}
+	}
+	return s.Apply(req)
+}
+
+// Apply is Update for an object already decoded by jsonstrict (the HTTP
+// handler decodes it with the WebAPI's request rules). Names match
+// case-insensitively, so one field given twice in two spellings is
+// refused rather than decided by key order.
+func (s *Sim) Apply(req map[string]json.RawMessage) map[string]string {
 	bad := map[string]string{}
-	var req map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil || req == nil {
-		bad[""] = "body must be a JSON object"
+	if len(req) == 0 {
+		bad[""] = "no fields in the request"
 		return bad
 	}
-	if dec.More() {
-		bad[""] = "trailing data after the JSON object"
-		return bad
+	for k := range req {
+		if len(k) > maxName { // answers are keyed by name: never echo a huge one
+			bad[""] = "unknown field " + jsonstrict.Quote(k)
+			return bad
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,9 +126,17 @@ func (s *Sim) Update(body []byte) map[string]string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	seen := map[string]string{}
 	for _, k := range keys {
 		raw := req[k]
 		var err error
+		if c := canonical(k); c != "" {
+			if prev, dup := seen[c]; dup {
+				bad[k] = "given twice (also as " + prev + ")"
+				continue
+			}
+			seen[c] = k
+		}
 		switch canonical(k) {
 		case "EvPlugged":
 			err = decodeBool(raw, &ev.Plugged)
@@ -124,21 +152,21 @@ func (s *Sim) Update(body []byte) map[string]string {
 				ev.MaxCurrent = units.Amps(v)
 			}
 		case "EvPhases":
-			var v float64
-			if err = decodeNum(raw, &v, 1, 3); err == nil {
+			var v int64
+			if err = decodeInt(raw, &v, 1, 3); err == nil {
 				if v != 1 && v != 3 {
 					err = fmt.Errorf("must be 1 or 3, got %v", v)
 				}
 				ev.Phases = int(v)
 			}
 		case "EvResponseMs":
-			var v float64
-			if err = decodeNum(raw, &v, 0, 10000); err == nil {
+			var v int64
+			if err = decodeInt(raw, &v, 0, 10000); err == nil {
 				ev.Response = time.Duration(v) * time.Millisecond
 			}
 		case "CableRating":
-			var v float64
-			if err = decodeNum(raw, &v, 0, 63); err == nil {
+			var v int64
+			if err = decodeInt(raw, &v, 0, 63); err == nil {
 				switch v {
 				case 0, 13, 20, 32, 63:
 					ev.CableRating = units.Amps(v)
@@ -158,12 +186,12 @@ func (s *Sim) Update(body []byte) map[string]string {
 			}
 		case "Fault":
 			var v string
-			if json.Unmarshal(raw, &v) != nil {
-				err = fmt.Errorf("must be a string")
-			} else if !validFault(v) {
-				err = fmt.Errorf("must be one of %s, got %q", strings.Join(Faults, ", "), v)
-			} else {
-				fault = v
+			if v, err = jsonstrict.String(raw); err == nil {
+				if !validFault(v) {
+					err = fmt.Errorf("must be one of %s, got %s", strings.Join(Faults, ", "), jsonstrict.Quote(v))
+				} else {
+					fault = v
+				}
 			}
 		default:
 			if isReadOnly(k) {
@@ -289,19 +317,27 @@ func validFault(f string) bool {
 	return false
 }
 
-func decodeBool(raw json.RawMessage, b *bool) error {
-	if json.Unmarshal(raw, b) != nil {
-		return fmt.Errorf("must be true or false, got %s", raw)
+func decodeBool(raw json.RawMessage, b *bool) (err error) {
+	*b, err = jsonstrict.Bool(raw)
+	return err
+}
+
+func decodeNum(raw json.RawMessage, v *float64, lo, hi float64) (err error) {
+	if *v, err = jsonstrict.Float(raw); err != nil {
+		return err
+	}
+	if *v < lo || *v > hi {
+		return fmt.Errorf("must be %v…%v, got %v", lo, hi, *v)
 	}
 	return nil
 }
 
-func decodeNum(raw json.RawMessage, v *float64, lo, hi float64) error {
-	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, v) != nil || math.IsNaN(*v) {
-		return fmt.Errorf("must be a number, got %s", raw)
+func decodeInt(raw json.RawMessage, v *int64, lo, hi int64) (err error) {
+	if *v, err = jsonstrict.Int(raw); err != nil {
+		return err
 	}
 	if *v < lo || *v > hi {
-		return fmt.Errorf("must be %v…%v, got %v", lo, hi, *v)
+		return fmt.Errorf("must be %d…%d, got %d", lo, hi, *v)
 	}
 	return nil
 }
