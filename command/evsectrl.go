@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -91,8 +91,8 @@ func applyPower(t *Table, v any, o Origin) (string, int) {
 		return reason, http.StatusOK
 	}
 	if err := t.ctl.SetSupervisorPower(units.Watts(w)); err != nil {
-		if errors.Is(err, controller.ErrNoSupervisor) {
-			return controller.ErrNoSupervisor.Error(), http.StatusOK
+		if errors.Is(err, charger.ErrNoSupervisor) {
+			return charger.ErrNoSupervisor.Error(), http.StatusOK
 		}
 		return refused(err), statusFor(err)
 	}
@@ -103,9 +103,12 @@ func applyPower(t *Table, v any, o Origin) (string, int) {
 // may go ahead: Meter2 must be the remote supervisor (type 7) and, on
 // HTTP, the request must come from the address in Meter2Ip.
 func (t *Table) supervisorRule(o Origin) string {
+	if g, ok := t.ctl.(charger.SupervisorGate); ok {
+		return g.SupervisorRefusal()
+	}
 	s := t.ctl.Settings()
 	if s.Meter2Type != settings.MeterRemoteSuperv || s.Meter2Ip == "" {
-		return controller.ErrNoSupervisor.Error()
+		return charger.ErrNoSupervisor.Error()
 	}
 	if o.SupervisorTrusted {
 		return ""

@@ -2,14 +2,12 @@ package command
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/jsonstrict"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
@@ -132,7 +130,7 @@ func (t *Table) applySettings(cfg map[string]json.RawMessage, r *Reply) bool {
 	switch {
 	case err != nil:
 		r.Status = http.StatusInternalServerError
-		if errors.Is(err, controller.ErrStopped) {
+		if statusFor(err) == http.StatusServiceUnavailable {
 			r.Status = http.StatusServiceUnavailable
 		}
 		for k := range cfg {

@@ -140,6 +140,8 @@ func (t *Table) service(code string, o Origin) (string, int) {
 		f = t.svc.Reset
 	case SCodeFactoryDefault:
 		f = t.svc.FactoryDefault
+	case SCodeWiFiSetToAP:
+		f = t.svc.WiFiSetToAP
 	}
 	if f == nil {
 		return Unsupported, http.StatusOK

@@ -16,9 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/settings"
-	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // Origin says where a command came from.
@@ -30,21 +29,9 @@ type Origin struct {
 	SupervisorTrusted bool
 }
 
-// Controller is what the table needs from the charger;
-// *controller.Controller satisfies it.
-type Controller interface {
-	ToggleCharging() (bool, error)
-	SetCharging(on bool) error
-	ToggleBoost() (bool, error)
-	SetBoost(on bool) error
-	SetSupervisorPower(w units.Watts) error
-	UpdateSettings(req map[string]json.RawMessage) ([]settings.Change, settings.Settings, map[string]string, error)
-	Settings() settings.Settings
-	Status() controller.Status
-	Params() controller.Params
-}
-
-var _ Controller = (*controller.Controller)(nil)
+// Controller is what the table needs from the charger: the seam every
+// backend satisfies (the local controller, a bridged box).
+type Controller = charger.Charger
 
 // Services are the daemon's SystemInfo service codes that reach beyond
 // the controller. A nil service answers "not supported".
@@ -55,6 +42,9 @@ type Services struct {
 	// FactoryDefault removes the persisted runtime settings and puts the
 	// defaults in force (the user's YAML is left alone).
 	FactoryDefault func() error
+	// WiFiSetToAP puts a bridged box into its access-point mode (it
+	// leaves the network); the local charger has no WiFi of its own.
+	WiFiSetToAP func() error
 }
 
 // Table is the command table bound to a controller.
@@ -249,10 +239,11 @@ func lookupCtrl(name string, groups ...Group) (ctrlEntry, bool) {
 	return ctrlEntry{}, false
 }
 
-// statusFor maps a controller error to the reply status: a stopped loop
-// is the server's problem, anything else an answer in a 200.
+// statusFor maps a charger error to the reply status: a stopped loop or
+// an unreachable box is the server's problem, anything else an answer in
+// a 200.
 func statusFor(err error) int {
-	if errors.Is(err, controller.ErrStopped) {
+	if errors.Is(err, charger.ErrStopped) || errors.Is(err, charger.ErrUnreachable) {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusOK

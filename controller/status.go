@@ -39,6 +39,9 @@ type Status struct {
 	LimiterStale       bool
 	LimiterPaused      bool
 	SupervisorLeaseEnd time.Time
+	// Unreachable says why a bridged charger does not answer; "" while
+	// it does (always, for the local controller).
+	Unreachable string
 }
 
 // Snapshot fills st with the machine's state at now. It does not allocate.

@@ -1,7 +1,5 @@
 package webapi
 
-import "github.com/evse-mqtt/evse-mqtt/controller"
-
 // mqttStatusDoc is the MQTT <base>/status document: the vendor's Status
 // object field for field, then what the WebAPI cannot carry (documented in
 // docs/mqtt.md; Home Assistant discovery reads these names).
@@ -21,27 +19,34 @@ type mqttStatusDoc struct {
 	LimiterStale     bool
 	LimiterPaused    bool
 	LeaseRemainingMs int64 // supervisor lease left, 0 without one
+	// Reachable is false while a bridged box does not answer, with the
+	// reason in UnreachableReason; the other fields then hold the last
+	// values read (Home Assistant shows the entities unavailable).
+	Reachable         bool
+	UnreachableReason string `json:",omitempty"`
 }
 
 // MQTTStatusDocument renders <base>/status.
 func (s *Server) MQTTStatusDocument() []byte {
 	st := s.o.Controller.Status()
 	d := mqttStatusDoc{
-		statusDoc:        s.statusDoc(st),
-		State:            st.State.String(),
-		VendorState:      st.State.VendorName(),
-		Reason:           st.Reason,
-		VehicleConnected: st.VehicleConnected,
-		Charging:         st.Charging(),
-		Problem:          st.Problem(),
-		CurrentLimit:     round(float64(st.CurrentLimit), 2),
-		LimitSource:      st.LimitSource.String(),
-		PowerSource:      "estimate",
-		LimiterActive:    st.LimiterActive,
-		LimiterStale:     st.LimiterStale,
-		LimiterPaused:    st.LimiterPaused,
+		statusDoc:         s.statusDoc(st),
+		State:             st.State.String(),
+		VendorState:       st.State.VendorName(),
+		Reason:            st.Reason,
+		VehicleConnected:  st.VehicleConnected,
+		Charging:          st.Charging(),
+		Problem:           st.Problem(),
+		CurrentLimit:      round(float64(st.CurrentLimit), 2),
+		LimitSource:       st.LimitSource.String(),
+		PowerSource:       "estimate",
+		LimiterActive:     st.LimiterActive,
+		LimiterStale:      st.LimiterStale,
+		LimiterPaused:     st.LimiterPaused,
+		Reachable:         st.Unreachable == "",
+		UnreachableReason: st.Unreachable,
 	}
-	if st.Fault != controller.FaultNone {
+	if st.Problem() {
 		d.Fault = st.Fault.String()
 	}
 	if st.PowerFromMeter {

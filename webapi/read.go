@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
@@ -81,7 +81,7 @@ func (s *Server) StatusDocument() []byte {
 	return encode(s.statusDoc(s.o.Controller.Status()))
 }
 
-func (s *Server) statusDoc(st controller.Status) statusDoc {
+func (s *Server) statusDoc(st charger.Status) statusDoc {
 	avail := 0.0
 	if st.LimiterActive { // meaningful only while the power limiting runs
 		avail = round(float64(st.PowerAvailable), 0)
@@ -156,8 +156,8 @@ type systemInfoDoc struct {
 }
 
 // generalInfo lists the active fault, as the vendor's "System: ..." line.
-func generalInfo(st controller.Status) string {
-	if st.Fault == controller.FaultNone {
+func generalInfo(st charger.Status) string {
+	if !st.Problem() {
 		return "System: Failure free"
 	}
 	return "System: " + st.Fault.String()

@@ -17,8 +17,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/command"
-	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
 
@@ -29,10 +29,10 @@ const MaxBody = 64 << 10
 // set theirs with -ldflags.
 const DefaultVersion = "0.1.0"
 
-// Controller is what the read side needs; *controller.Controller
-// satisfies it.
+// Controller is what the read side needs of the charger (a part of
+// charger.Charger, which every backend satisfies).
 type Controller interface {
-	Status() controller.Status
+	Status() charger.Status
 	Settings() settings.Settings
 }
 
@@ -138,6 +138,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
+		if why := s.o.Controller.Status().Unreachable; why != "" && strings.HasPrefix(r.URL.Path, "/webapi/") {
+			// A bridged box that does not answer: its documents would be
+			// stale data presented as live.
+			writeError(w, http.StatusServiceUnavailable, why)
+			return
+		}
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
 		s.post(w, r, rt.post)
