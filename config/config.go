@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -64,9 +65,26 @@ type HTTP struct {
 
 // Hardware describes the installation.
 type Hardware struct {
-	Driver      string `yaml:"driver"`      // "sim" (the only driver in this version)
+	Driver      string `yaml:"driver"`      // "sim" or "psp" (bridge a PSP EVSE v1.0 box)
 	MaxCurrent  int    `yaml:"max_current"` // per phase, A: the supply and wiring limit
 	Ventilation bool   `yaml:"ventilation"` // state D may charge
+	PSP         PSP    `yaml:"psp"`         // with driver psp
+}
+
+// PSP configures the bridge to a PSP EVSE v1.0 box (docs/psp.md).
+type PSP struct {
+	// URL is the box's WebAPI address, http://192.168.0.17; /webapi/v1/
+	// is appended.
+	URL     string        `yaml:"url"`
+	Poll    time.Duration `yaml:"poll"`    // Status every poll
+	Timeout time.Duration `yaml:"timeout"` // per request
+	// Supervise makes the bridge the box's external supervisor.
+	Supervise bool `yaml:"supervise"`
+	// Credentials sent with writes, for a box that is the project's own
+	// daemon protecting its writes; the vendor's box has none.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Token    string `yaml:"token"`
 }
 
 // Limiter tunes power limiting.
@@ -124,7 +142,7 @@ func Defaults() Config {
 	return Config{
 		Log:      Log{Level: "info", Format: "auto"},
 		HTTP:     HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
-		Hardware: Hardware{Driver: "sim", MaxCurrent: 32},
+		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, PSP: PSP{Poll: time.Second, Timeout: 2 * time.Second}},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
@@ -193,8 +211,12 @@ func (c Config) Validate() error {
 	for _, e := range c.HTTP.Config.Validate("http.") {
 		es = append(es, e)
 	}
-	if c.Hardware.Driver != "sim" {
-		add("hardware.driver", "only \"sim\" is available in this version, got %q", c.Hardware.Driver)
+	switch c.Hardware.Driver {
+	case "sim":
+	case "psp":
+		es = append(es, c.Hardware.PSP.validate()...)
+	default:
+		add("hardware.driver", "must be sim or psp, got %q", c.Hardware.Driver)
 	}
 	if c.Hardware.MaxCurrent < settings.MinCurrent || c.Hardware.MaxCurrent > 80 {
 		add("hardware.max_current", "must be %d…80 A, got %d", settings.MinCurrent, c.Hardware.MaxCurrent)
@@ -277,6 +299,44 @@ func (c Config) Params() controller.Params {
 		p.Limiter.FallbackCurrent = units.Amps(c.Limiter.FallbackCurrent)
 	}
 	return p
+}
+
+// validate checks the psp section (only with driver psp).
+func (p PSP) validate() []error {
+	var es []error
+	add := func(field, format string, a ...any) {
+		es = append(es, settings.FieldError{Field: "hardware.psp." + field, Reason: fmt.Sprintf(format, a...)})
+	}
+	u, err := url.Parse(p.URL)
+	switch {
+	case p.URL == "":
+		add("url", "must be the box's address, e.g. http://192.168.0.17")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		add("url", "must be http://host[:port], got %q", clipText(p.URL))
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+		add("url", "must be the box's address without path, query or credentials, got %q", clipText(p.URL))
+	}
+	if p.Poll < 100*time.Millisecond || p.Poll > time.Minute {
+		add("poll", "must be 100ms…1m, got %v", p.Poll)
+	}
+	if p.Timeout < 100*time.Millisecond || p.Timeout > 30*time.Second {
+		add("timeout", "must be 100ms…30s, got %v", p.Timeout)
+	}
+	if (p.Username == "") != (p.Password == "") {
+		add("username", "username and password go together")
+	}
+	if p.Token != "" && p.Username != "" {
+		add("token", "give a token or username/password, not both")
+	}
+	return es
+}
+
+// clipText bounds a value echoed in an error.
+func clipText(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 func validID(s string) bool {

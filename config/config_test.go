@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -82,4 +83,28 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPSPSection(t *testing.T) {
+	c, err := Decode(strings.NewReader("hardware:\n  driver: psp\n  psp:\n    url: http://192.168.0.17\n    supervise: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hardware.PSP.Poll != time.Second || c.Hardware.PSP.Timeout != 2*time.Second || !c.Hardware.PSP.Supervise {
+		t.Fatalf("defaults not applied: %+v", c.Hardware.PSP)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"hardware:\n  driver: psp\n", "hardware.psp.url: must be the box's address"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: ftp://x\n", "hardware.psp.url: must be http"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x/webapi/v1\n", "without path"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    poll: 10ms\n", "hardware.psp.poll"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    timout: 1s\n", "timout"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    username: a\n", "go together"},
+		{"hardware:\n  driver: box\n", "must be sim or psp"},
+	} {
+		_, err := Decode(strings.NewReader(bad.yaml))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: got %v, want %q", bad.yaml, err, bad.want)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/config"
 	"github.com/evse-mqtt/evse-mqtt/controller"
@@ -113,8 +114,11 @@ type Daemon struct {
 	store  *settings.Store
 	energy *energyCounter
 	sim    *sim.Sim
-	ctrl   *controller.Controller
+	ctrl   *controller.Controller // the local backend; nil when bridging a box
 	meters *meters
+	ch     charger.Charger // the backend the surfaces serve
+	docs   meterSource     // its meters' documents
+	svc    command.Services
 	table  *command.Table
 	web    *webapi.Server
 
@@ -140,67 +144,22 @@ func (d *Daemon) run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	var err error
-	if d.id, err = deviceID(cfg); err != nil {
-		return fmt.Errorf("device id: %w", err)
-	}
-	if d.store, err = settings.NewStore(cfg.StateDir); err != nil {
-		return err
-	}
-	s := d.loadSettings(cfg)
-	if d.energy, err = loadEnergy(cfg.StateDir); err != nil {
-		// A statistics file must not keep the charger from working: keep
-		// the unreadable file for inspection and count from zero.
-		d.log.Error().Err(err).Msg("energy counter unreadable; kept as energy.json.corrupt, counting from 0")
-		path := filepath.Join(cfg.StateDir, "energy.json")
-		_ = os.Rename(path, path+".corrupt")
-		d.energy = &energyCounter{path: path}
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	d.sim = sim.New(time.Now())
-	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
-	d.ctrl = controller.New(m, d.store.Save, d.log)
-	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
-
-	ticks := make(chan time.Time)
-	loopDone := make(chan struct{})
-	first, unsub := d.ctrl.Subscribe()
-	go d.tick(ctx, ticks)
-	go func() {
-		defer close(loopDone)
-		d.ctrl.Run(ctx, ticks)
-	}()
-	// Serve nothing before the loop has stepped once: /healthz and the
-	// WebAPI then always see a real snapshot.
-	select {
-	case <-first:
-	case <-loopDone:
-	}
-	unsub()
-
-	stopSim, err := d.startSimMeters()
+	b, err := d.startBackend(ctx)
 	if err != nil {
-		cancel()
-		<-loopDone
 		return err
 	}
-	defer stopSim()
-	d.meters.apply(s)
-	defer d.meters.close()
-	d.addSettingsHook(d.meters.post)
-
 	if err := d.buildAPI(); err != nil {
 		cancel()
-		<-loopDone
+		b.wait()
 		return err
 	}
 	srv, ln, err := d.listenHTTP()
 	if err != nil {
 		cancel()
-		<-loopDone
+		b.wait()
 		return err
 	}
 	httpDone := make(chan error, 1)
@@ -215,13 +174,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 
 	d.log.Info().Str("device", d.id).Str("http", ln.Addr().String()).Str("state_dir", cfg.StateDir).
-		Str("version", d.opts.Version).Msg("evse-mqtt running (simulator)")
-
-	energyDone := make(chan struct{})
-	go func() {
-		defer close(energyDone)
-		d.energyLoop(ctx)
-	}()
+		Str("version", d.opts.Version).Msg("evse-mqtt running (" + b.name + ")")
 
 	select {
 	case <-ctx.Done():
@@ -229,19 +182,15 @@ func (d *Daemon) run(ctx context.Context) error {
 		d.log.Error().Err(err).Msg("HTTP server stopped")
 	}
 	cancel()
-	<-loopDone // the loop halts the hardware first, on its way out
-	<-energyDone
+	b.wait() // the loop halts the hardware first, on its way out
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	if stopMQTT != nil {
 		stopMQTT() // publishes the final, halted status, then offline
 	}
-	d.energy.observe(d.ctrl.Status().LifetimeEnergy)
-	if serr := d.energy.save(); serr != nil {
-		d.log.Error().Err(serr).Msg("saving energy counter")
-	}
-	d.log.Info().Msg("stopped: contactor open, pilot steady, state saved")
+	b.finish()
+	d.log.Info().Msg("stopped: " + b.stopped)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -1,45 +1,19 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/bridge"
 	"github.com/evse-mqtt/evse-mqtt/broker"
-	"github.com/evse-mqtt/evse-mqtt/command"
-	"github.com/evse-mqtt/evse-mqtt/discovery"
-	"github.com/evse-mqtt/evse-mqtt/meter"
-	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/mqttapi"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
 )
-
-// mqttGlue publishes the charger's state documents and turns command
-// topics into command-table calls. Topics are documented in docs/mqtt.md.
-type mqttGlue struct {
-	d     *Daemon
-	cl    *bridge.Client
-	ann   *discovery.Announcer
-	base  string
-	cfgCh chan settings.Settings
-
-	// mu guards what the run loop and the connect hook (paho's goroutine)
-	// both touch.
-	mu sync.Mutex
-	// lastMeter holds the last published meter documents without their
-	// timestamps, so unchanged meters are not republished.
-	lastMeter [2][]byte
-	// maps are the meters' register maps last announced to Home Assistant.
-	maps [2]string
-}
 
 // mqttLink is what the daemon knows of its MQTT connection, for /healthz,
 // /api/v1/status and --healthcheck.
@@ -137,21 +111,19 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 	d.mqtt.mu.Lock()
 	d.mqtt.cl = cl
 	d.mqtt.mu.Unlock()
-	g := &mqttGlue{d: d, cl: cl, base: cl.Base(), cfgCh: make(chan settings.Settings, 1)}
-	g.ann = discovery.NewAnnouncer(cl, d.log)
-	g.subscribe(ctx)
-	d.addSettingsHook(func(s settings.Settings) {
-		select {
-		case g.cfgCh <- s:
-		default:
-			select { // replace a pending older value with the newest
-			case <-g.cfgCh:
-			default:
-			}
-			g.cfgCh <- s
-		}
+	surf := mqttapi.New(ctx, mqttapi.Options{
+		Client:           cl,
+		Charger:          d.ch,
+		Commands:         d.table,
+		Documents:        d.web,
+		Meters:           d.docs,
+		Device:           d.discoveryDevice,
+		DiscoveryEnabled: d.cfg.Discovery.Enabled,
+		DiscoveryPrefix:  d.cfg.Discovery.Prefix,
+		Pacing:           mqttapi.Pacing(d.cfg.Publish),
+		SinceStart:       d.sinceStart,
+		Log:              d.log,
 	})
-	cl.OnConnect(func() { g.publishAll(true) })
 	// The bridge outlives ctx: stop publishes the final, halted status
 	// before it closes the connection.
 	if err := cl.Start(context.Background()); err != nil {
@@ -164,177 +136,14 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.run(ctx)
+		surf.Run(ctx)
 	}()
 	return func() {
 		<-done
-		g.publishStatus() // the final, safe state
+		surf.PublishStatus() // the final, safe state
 		cl.Close()
 		if emb != nil {
 			emb.Close()
 		}
 	}, nil
-}
-
-// run publishes the status when it changes (at most every min interval),
-// meters when their values change, everything at least every max interval.
-func (g *mqttGlue) run(ctx context.Context) {
-	sub, cancel := g.d.ctrl.Subscribe()
-	defer cancel()
-	p := g.d.cfg.Publish
-	heartbeat := time.NewTicker(p.MaxInterval)
-	defer heartbeat.Stop()
-	meters := time.NewTicker(p.MeterInterval)
-	defer meters.Stop()
-	var last time.Time
-	var pending <-chan time.Time
-	dirty := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub:
-			dirty = true
-		case s := <-g.cfgCh:
-			g.publishConfig()
-			g.announce(s)
-			dirty = true
-		case <-meters.C:
-			g.publishMeters(false)
-			if g.mapsChanged() {
-				g.announce(g.d.ctrl.Settings())
-			}
-		case <-heartbeat.C:
-			g.publishAll(false)
-			last, dirty = time.Now(), false
-			continue
-		case <-pending:
-			pending = nil
-		}
-		if !dirty || pending != nil {
-			continue
-		}
-		if wait := p.MinInterval - time.Since(last); wait > 0 {
-			pending = time.After(wait) // a burst gives one message
-			continue
-		}
-		g.publishStatus()
-		last, dirty = time.Now(), false
-	}
-}
-
-func (g *mqttGlue) publishAll(connect bool) {
-	g.publishStatus()
-	g.publishConfig()
-	g.publishInfo()
-	g.publishMeters(true)
-	if connect {
-		// A broker without persistence lost the retained configs: send
-		// what was announced before, then whatever changed since.
-		g.ann.Reannounce()
-		g.announce(g.d.ctrl.Settings())
-	}
-}
-
-func (g *mqttGlue) publishStatus() {
-	g.cl.Publish(g.base+"/status", g.d.web.MQTTStatusDocument(), true)
-}
-
-func (g *mqttGlue) publishConfig() {
-	g.cl.Publish(g.base+"/config", g.d.web.ConfigDocument(), true)
-}
-
-func (g *mqttGlue) publishInfo() {
-	g.cl.Publish(g.base+"/info", g.d.web.InfoDocument(), true)
-}
-
-func (g *mqttGlue) publishMeters(force bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for n := 1; n <= 2; n++ {
-		shape := g.d.meters.webapi(n, 0)
-		if !force && bytes.Equal(shape, g.lastMeter[n-1]) {
-			continue
-		}
-		g.lastMeter[n-1] = shape
-		g.cl.Publish(fmt.Sprintf("%s/meter%d", g.base, n), g.d.meters.webapi(n, g.d.sinceStart()), true)
-	}
-}
-
-// mapsChanged reports whether a meter's register map changed since the
-// last discovery announcement (a detected variant brings more registers).
-func (g *mqttGlue) mapsChanged() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	changed := false
-	for n := 1; n <= 2; n++ {
-		if m := g.d.meters.mapName(n); m != g.maps[n-1] {
-			changed = true
-		}
-	}
-	return changed
-}
-
-// announce (re)builds the discovery configs for the settings in force;
-// the announcer publishes only what changed.
-func (g *mqttGlue) announce(s settings.Settings) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	dc := g.d.cfg.Discovery
-	var regs []discovery.MeterRegister
-	for n := 1; n <= 2; n++ {
-		g.maps[n-1] = g.d.meters.mapName(n)
-		for _, r := range g.d.meters.registers(n) {
-			if r.Role == meter.RoleNone {
-				continue // power, energy and per-phase values only; the rest stays in <base>/meterN
-			}
-			regs = append(regs, discovery.MeterRegister{Meter: n, Key: r.Key(), Desc: r.Desc, Unit: r.Unit})
-		}
-	}
-	msgs, err := discovery.Build(g.d.discoveryDevice(), discovery.Options{
-		Prefix: dc.Prefix, Enabled: dc.Enabled, Meter1Type: s.Meter1Type, Meter2Type: s.Meter2Type, Meters: regs,
-	})
-	if err != nil {
-		g.d.log.Error().Err(err).Msg("discovery not published")
-		return
-	}
-	g.ann.Announce(msgs)
-}
-
-// subscribe registers every command topic and Home Assistant's birth.
-// Decoding and the size cap live in the command table, shared with the
-// WebAPI; here a topic only becomes a call and its answer a result.
-func (g *mqttGlue) subscribe(ctx context.Context) {
-	mq := command.Origin{Surface: "mqtt", SupervisorTrusted: true}
-	for _, sub := range command.MQTTTopics {
-		g.cl.Handle(g.base+"/"+sub, true, func(topic string, p []byte) {
-			res := g.d.table.MQTT(strings.TrimPrefix(topic, g.base+"/"), p, mq)
-			g.result(res.Command, res.Transaction, res.Reply)
-		})
-	}
-	dc := g.d.cfg.Discovery
-	if dc.Enabled {
-		g.cl.Handle(discovery.StatusTopic(dc.Prefix), false, func(_ string, p []byte) {
-			go g.ann.HandleHAStatus(ctx, p, nil)
-		})
-	}
-}
-
-// result answers a command on <base>/result (not retained).
-func (g *mqttGlue) result(cmd string, tx json.RawMessage, r command.Reply) {
-	doc := struct {
-		Command     string          `json:"command"`
-		OK          bool            `json:"ok"`
-		Status      int             `json:"status"`
-		Result      command.Reply   `json:"result"`
-		Transaction json.RawMessage `json:"transaction,omitempty"`
-	}{cmd, r.Applied(), r.Status, r, tx}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep the vendor's "Set=>True" readable
-	if err := enc.Encode(doc); err != nil {
-		g.d.log.Error().Err(err).Msg("encoding command result")
-		return
-	}
-	g.cl.Publish(g.base+"/result", bytes.TrimSpace(buf.Bytes()), false)
 }

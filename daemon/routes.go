@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -16,13 +17,13 @@ func (d *Daemon) buildAPI() error {
 	if err := d.apiToken(); err != nil {
 		return err
 	}
-	d.table = command.New(d.ctrl, command.Services{Reset: d.restart, FactoryDefault: d.factoryDefault}, d.log)
+	d.table = command.New(d.ch, d.svc, d.log)
 	web, err := webapi.New(webapi.Options{
 		Config:      d.cfg.HTTP.Config,
-		Controller:  d.ctrl,
+		Controller:  d.ch,
 		Commands:    d.table,
-		Meter:       d.meters.webapi,
-		MeterStatus: d.meters.gauge,
+		Meter:       d.docs.Document,
+		MeterStatus: d.docs.Gauge,
 		Started:     d.started,
 		Version:     d.opts.Version,
 		Log:         d.log,
@@ -36,16 +37,35 @@ func (d *Daemon) buildAPI() error {
 }
 
 // routes serves the WebAPI (with /healthz and /api/v1/status) and, with
-// the simulator, /sim/v1/State.
+// a simulator, /sim/v1/State.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
+	if s, ok := d.ch.(charger.Simulator); ok {
+		mux.Handle("/sim/v1/State", d.web.GuardWrites(s.SimHandler()))
+	}
 	mux.Handle("/", d.web)
 	return mux
 }
 
-// discoveryDevice describes this charger to Home Assistant.
+// discoveryDevice describes this charger to Home Assistant: a bridged
+// box as itself (model, product type, firmware, address), the simulator
+// as this daemon.
 func (d *Daemon) discoveryDevice() discovery.Device {
+	if b, ok := d.ch.(charger.Box); ok {
+		id := b.Identity()
+		return discovery.Device{
+			ID:                 d.id,
+			Model:              BoxModel,
+			ModelID:            id.ProductType,
+			SWVersion:          id.SystemVersion,
+			OriginVersion:      d.opts.Version,
+			ConfigURL:          b.URL(),
+			Base:               d.cfg.MQTT.WithDeviceID(d.id).BaseTopic,
+			HardwareMaxCurrent: units.Amps(d.cfg.Hardware.MaxCurrent),
+			MaxPhaseCurrent:    250,
+			MaxControlLimit:    1_000_000,
+		}
+	}
 	return discovery.Device{
 		ID:                 d.id,
 		SWVersion:          d.opts.Version,
@@ -66,3 +86,6 @@ func (d *Daemon) webURL() string {
 	}
 	return fmt.Sprintf("http://%s:%s", host, port)
 }
+
+// BoxModel is a bridged box's model in Home Assistant.
+const BoxModel = "PSP EVSE v1.0"

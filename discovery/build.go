@@ -70,11 +70,14 @@ func sharedKeys(d Device, node string) map[string]any {
 	if d.ConfigURL != "" {
 		dev["configuration_url"] = d.ConfigURL
 	}
-	origin := map[string]any{"name": OriginName, "support_url": OriginURL}
-	if d.SWVersion != "" {
-		origin["sw_version"] = d.SWVersion
+	if d.ModelID != "" {
+		dev["model_id"] = d.ModelID
 	}
-	return map[string]any{"device": dev, "origin": origin}
+	origin := map[string]any{"name": OriginName, "support_url": OriginURL}
+	if v := firstNonEmpty(d.OriginVersion, d.SWVersion); v != "" {
+		origin["sw_version"] = v
+	}
+	return map[string]any{"device": dev, "origin": origin, "device_availability": d.DeviceAvailability}
 }
 
 // discover turns one table row into its discovery message, adding what all
@@ -89,6 +92,10 @@ func discover(e entity, base, prefix, node string, shared map[string]any) (Messa
 		"origin":            shared["origin"],
 	}
 	avail := []map[string]any{{"topic": base + "/availability"}}
+	if da, _ := shared["device_availability"].(string); da != "" {
+		avail = append(avail, map[string]any{"topic": base + "/" + da})
+		p["availability_mode"] = "all"
+	}
 	if e.availSource != "" {
 		avail = append(avail, map[string]any{"topic": base + "/" + e.availSource, "value_template": e.availTemplate})
 		p["availability_mode"] = "all"

@@ -51,9 +51,20 @@ type Device struct {
 	Name string
 	// Manufacturer and Model default to DefaultManufacturer/DefaultModel.
 	Manufacturer, Model string
+	// ModelID is the device's model_id (a bridged box's ProductType);
+	// omitted when empty.
+	ModelID string
 	// SWVersion is the software version, used as the device's sw_version
 	// and the origin's sw_version (the daemon is the charger's firmware).
 	SWVersion string
+	// OriginVersion is the origin's sw_version when the device's is not
+	// ours (a bridged box runs its own firmware); "" means SWVersion.
+	OriginVersion string
+	// DeviceAvailability, when set, is a second availability topic
+	// relative to Base ("online"/"offline"): a bridged box's own, beside
+	// the bridge's last will on <base>/availability. Entities are
+	// available only while both say online.
+	DeviceAvailability string
 	// ConfigURL is the link to the WebAPI shown on the device page.
 	ConfigURL string
 	// Base is the MQTT base topic (default "evse/<ID>").

@@ -169,7 +169,7 @@ func (s *Server) getSystemInfo(w http.ResponseWriter, _ *http.Request) {
 
 // InfoDocument renders GET SystemInfo.
 func (s *Server) InfoDocument() []byte {
-	return encode(systemInfoDoc{
+	d := systemInfoDoc{
 		TimeStamp:     s.timestamp(),
 		SystemVersion: s.o.Version,
 		ProductType:   ProductType,
@@ -178,7 +178,13 @@ func (s *Server) InfoDocument() []byte {
 		HeapInfo:      heapInfo(s.o.Host),
 		GeneralInfo:   generalInfo(s.o.Controller.Status()),
 		OTAMsg:        OTAMsg,
-	})
+	}
+	if b, ok := s.o.Controller.(charger.Box); ok {
+		// A bridged box is the charger: its firmware, product and MAC.
+		id := b.Identity()
+		d.SystemVersion, d.ProductType, d.MAC = id.SystemVersion, id.ProductType, id.MAC
+	}
+	return encode(d)
 }
 
 // healthDoc is GET /healthz.

@@ -1,0 +1,259 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/charger"
+	"github.com/evse-mqtt/evse-mqtt/command"
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/discovery"
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/meter"
+	"github.com/evse-mqtt/evse-mqtt/pspbox"
+	"github.com/evse-mqtt/evse-mqtt/pspcharger"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// backend is the charger the daemon started: the local controller on the
+// simulator, or a bridged PSP box. The surfaces see only d.ch.
+type backend struct {
+	name    string // for the log: "simulator", "PSP box http://…"
+	stopped string // what stopping left behind, for the log
+	wait    func() // after ctx ended: returns once the backend stopped
+	finish  func() // after MQTT stopped: save what must survive
+}
+
+// meterSource is a backend's two meters, for the WebAPI and MQTT.
+type meterSource interface {
+	Document(n int, timestampMs int64) []byte
+	Registers(n int) []discovery.MeterRegister
+	MapName(n int) string
+	Gauge(n int) int
+}
+
+// startBackend starts the configured backend (hardware.driver).
+func (d *Daemon) startBackend(ctx context.Context) (backend, error) {
+	if d.cfg.Hardware.Driver == "psp" {
+		return d.startPSP(ctx)
+	}
+	return d.startLocal(ctx)
+}
+
+// localCharger is the controller with the simulator's /sim/v1/State.
+type localCharger struct {
+	*controller.Controller
+	sim *sim.Sim
+}
+
+// SimHandler serves /sim/v1/State (charger.Simulator).
+func (l localCharger) SimHandler() http.Handler { return simHandler(l.sim) }
+
+// startLocal runs the controller on the simulator: settings and energy
+// from the state directory, the control loop, the meters.
+func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
+	cfg := d.cfg
+	var err error
+	if d.id, err = deviceID(cfg); err != nil {
+		return backend{}, fmt.Errorf("device id: %w", err)
+	}
+	if d.store, err = settings.NewStore(cfg.StateDir); err != nil {
+		return backend{}, err
+	}
+	s := d.loadSettings(cfg)
+	if d.energy, err = loadEnergy(cfg.StateDir); err != nil {
+		// A statistics file must not keep the charger from working: keep
+		// the unreadable file for inspection and count from zero.
+		d.log.Error().Err(err).Msg("energy counter unreadable; kept as energy.json.corrupt, counting from 0")
+		path := filepath.Join(cfg.StateDir, "energy.json")
+		_ = os.Rename(path, path+".corrupt")
+		d.energy = &energyCounter{path: path}
+	}
+
+	d.sim = sim.New(time.Now())
+	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
+	d.ctrl = controller.New(m, d.store.Save, d.log)
+	d.ch = localCharger{d.ctrl, d.sim}
+	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
+	d.docs = localMeters{d.meters}
+	d.svc = command.Services{Reset: d.restart, FactoryDefault: d.factoryDefault}
+
+	lctx, lcancel := context.WithCancel(ctx)
+	ticks := make(chan time.Time)
+	loopDone := make(chan struct{})
+	first, unsub := d.ctrl.Subscribe()
+	go d.tick(lctx, ticks)
+	go func() {
+		defer close(loopDone)
+		d.ctrl.Run(lctx, ticks)
+	}()
+	// Serve nothing before the loop has stepped once: /healthz and the
+	// WebAPI then always see a real snapshot.
+	select {
+	case <-first:
+	case <-loopDone:
+	}
+	unsub()
+
+	stopSim, err := d.startSimMeters()
+	if err != nil {
+		lcancel()
+		<-loopDone
+		return backend{}, err
+	}
+	d.meters.apply(s)
+	d.addSettingsHook(d.meters.post)
+
+	energyDone := make(chan struct{})
+	go func() {
+		defer close(energyDone)
+		d.energyLoop(lctx)
+	}()
+	return backend{
+		name:    "simulator",
+		stopped: "contactor open, pilot steady, state saved",
+		wait: func() {
+			lcancel()
+			<-loopDone
+			<-energyDone
+		},
+		finish: func() {
+			stopSim()
+			d.meters.close()
+			d.energy.observe(d.ctrl.Status().LifetimeEnergy)
+			if serr := d.energy.save(); serr != nil {
+				d.log.Error().Err(serr).Msg("saving energy counter")
+			}
+		},
+	}, nil
+}
+
+// localMeters are the controller's Modbus meters.
+type localMeters struct{ ms *meters }
+
+func (l localMeters) Document(n int, ts int64) []byte { return l.ms.webapi(n, ts) }
+func (l localMeters) MapName(n int) string            { return l.ms.mapName(n) }
+func (l localMeters) Gauge(n int) int                 { return l.ms.gauge(n) }
+
+// Registers are power, energy and per-phase values only; the rest stays
+// in <base>/meterN.
+func (l localMeters) Registers(n int) []discovery.MeterRegister {
+	var regs []discovery.MeterRegister
+	for _, r := range l.ms.registers(n) {
+		if r.Role == meter.RoleNone {
+			continue
+		}
+		regs = append(regs, discovery.MeterRegister{Meter: n, Key: r.Key(), Desc: r.Desc, Unit: r.Unit})
+	}
+	return regs
+}
+
+// boxMeters are the meters a bridged box reads itself.
+type boxMeters struct{ c *pspcharger.Charger }
+
+func (b boxMeters) Document(n int, ts int64) []byte { return b.c.MeterDocument(n, ts) }
+func (b boxMeters) Registers(n int) []discovery.MeterRegister {
+	return b.c.MeterRegisters(n)
+}
+func (b boxMeters) MapName(n int) string {
+	return fmt.Sprint(len(b.c.MeterRegisters(n))) // more registers read: announce again
+}
+func (b boxMeters) Gauge(n int) int { return b.c.MeterGauge(n) }
+
+// identifyWithin is how long the bridge waits for the box's SystemInfo at
+// start when it already knows the box's device id from an earlier run.
+const identifyWithin = 5 * time.Second
+
+// startPSP bridges a PSP box: the client, the polling (and supervising)
+// loop, and the device id from the box's MAC.
+func (d *Daemon) startPSP(ctx context.Context) (backend, error) {
+	p := d.cfg.Hardware.PSP
+	cl, err := pspbox.New(pspbox.Options{URL: p.URL, Timeout: p.Timeout, HardwareMax: d.cfg.Hardware.MaxCurrent,
+		Username: p.Username, Password: p.Password, Token: p.Token})
+	if err != nil {
+		return backend{}, err
+	}
+	pc, err := pspcharger.New(pspcharger.Options{Client: cl, Poll: p.Poll, Supervise: p.Supervise,
+		Limiter: d.cfg.Params().Limiter, HardwareMax: units.Amps(d.cfg.Hardware.MaxCurrent), Log: d.log})
+	if err != nil {
+		return backend{}, err
+	}
+	bctx, bcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pc.Run(bctx)
+	}()
+	stop := func() {
+		bcancel()
+		<-done
+		cl.Close()
+	}
+	if d.id, err = d.boxDeviceID(ctx, pc); err != nil {
+		stop()
+		return backend{}, err
+	}
+	d.ch = pc
+	d.docs = boxMeters{pc}
+	service := func(code string) func() error { return func() error { return pc.Service(code) } }
+	d.svc = command.Services{Reset: service(pspbox.SCodeReset), FactoryDefault: service(pspbox.SCodeFactoryDefault),
+		WiFiSetToAP: service(pspbox.SCodeWiFiSetToAP)}
+	mode := ""
+	if p.Supervise {
+		mode = ", supervising"
+	}
+	return backend{
+		name:    "PSP box " + cl.URL() + mode,
+		stopped: "the box keeps running on its own",
+		wait:    stop,
+		finish:  func() {},
+	}, nil
+}
+
+// boxDeviceID is the configured device id, else one from the box's MAC.
+// The id is kept in the state directory, so a bridge started while the
+// box is away keeps its topics; the first start waits for the box.
+func (d *Daemon) boxDeviceID(ctx context.Context, pc *pspcharger.Charger) (string, error) {
+	if d.cfg.DeviceID != "" {
+		return d.cfg.DeviceID, nil
+	}
+	path := filepath.Join(d.cfg.StateDir, "box_device_id")
+	var known string
+	if b, err := os.ReadFile(path); err == nil {
+		known = strings.TrimSpace(string(b))
+	}
+	var within <-chan time.Time
+	if known != "" {
+		within = time.After(identifyWithin)
+	} else {
+		d.log.Info().Str("box", pc.URL()).Msg("waiting for the box to learn its MAC (the device id)")
+	}
+	select {
+	case <-pc.Ready():
+	case <-within:
+		d.log.Warn().Str("device", known).Msg("box not identified yet; using the device id of an earlier run")
+		return known, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	id := macID(pc.Identity().MAC)
+	if id != known {
+		if err := settings.WriteFileAtomic(path, []byte(id+"\n"), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
+// macID names a box by its MAC: psp-e0e2e652aad4.
+func macID(mac string) string {
+	return "psp-" + strings.ToLower(strings.ReplaceAll(mac, ":", ""))
+}
+
+var _ charger.Simulator = localCharger{}

@@ -1,0 +1,127 @@
+package pspcharger
+
+import (
+	"context"
+
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/pspbox"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
+)
+
+// supervisor is the bridge as the box's external supervisor. The box's
+// own limiting algorithm (ControlStrategy 1) applies the dynamics — ramp,
+// pause, resume — to the available power it is given; the bridge decides
+// that power: the lease while it lasts, else the configured fallback
+// (limiter.fallback), pushed on every change and at least every 10 s
+// (pspbox.PushPolicy). It is owned by Run's goroutine.
+type supervisor struct {
+	c      *Charger
+	policy pspbox.PushPolicy
+	setup  bool // SetSupervisor is due before the next push
+}
+
+func newSupervisor(c *Charger) *supervisor {
+	return &supervisor{c: c, policy: c.o.Push, setup: true}
+}
+
+// resync starts over after the box was unreachable (or at start): set up
+// again (the box may have been reset) and push at once, whatever the
+// backoff said while it was away.
+func (s *supervisor) resync() {
+	s.policy = s.c.o.Push
+	s.setup = true
+}
+
+// want is the power the box may use now: the lease, or the fallback.
+func (s *supervisor) want(now time.Time) (units.Watts, bool) {
+	c := s.c
+	c.mu.RLock()
+	l, cfg := c.lease, c.cfg
+	c.mu.RUnlock()
+	if l.valid && now.Before(l.expires) {
+		return l.power, true
+	}
+	phases := 1
+	if cfg.Charge3Phase {
+		phases = 3
+	}
+	p := c.o.Limiter
+	switch p.Fallback {
+	case controller.FallbackPause:
+		return 0, false
+	case controller.FallbackFixed:
+		return units.PowerFor(p.FallbackCurrent, phases), false
+	}
+	return units.PowerFor(settings.MinCurrent, phases), false
+}
+
+// step sets the box up if needed and pushes when the policy says so.
+func (s *supervisor) step(ctx context.Context, now time.Time) {
+	c := s.c
+	if !c.o.Supervise {
+		return
+	}
+	w, leased := s.want(now)
+	if !s.policy.Due(now, w) {
+		return
+	}
+	if s.setup {
+		if err := s.setUp(ctx); err != nil {
+			s.policy.Done(now, w, err) // back off before trying again
+			c.setSuperErr(err.Error())
+			c.log.Warn().Err(err).Time("retry_at", s.policy.RetryAt()).Msg("supervisor not set up on the box; retrying")
+			return
+		}
+		s.setup = false
+	}
+	got, err := c.c.SetPowerAvailable(ctx, w)
+	switch s.policy.Done(now, w, err) {
+	case pspbox.PushOK:
+		c.mu.Lock()
+		c.pushed = got
+		c.mu.Unlock()
+		c.setSuperErr("")
+		c.log.Debug().Float64("watts", float64(got)).Bool("lease", leased).Msg("available power pushed")
+	case pspbox.PushSetup:
+		s.setup = true
+		c.setSuperErr(err.Error())
+		c.log.Warn().Err(err).Time("retry_at", s.policy.RetryAt()).Msg("box refused the supervisor's power; setting up again after the backoff")
+	default:
+		c.setSuperErr(err.Error())
+		c.log.Warn().Err(err).Time("retry_at", s.policy.RetryAt()).Msg("available power not pushed")
+	}
+}
+
+// setUp makes the bridge the box's supervisor with the address the box
+// sees, and logs what it changed on the box.
+func (s *supervisor) setUp(ctx context.Context) error {
+	c := s.c
+	local, err := c.c.LocalAddr(ctx)
+	if err != nil {
+		return err
+	}
+	changes, err := c.c.SetSupervisor(ctx, local)
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		ev := c.log.Warn().Str("supervisor", local.String())
+		for _, ch := range changes {
+			ev = ev.Str(ch.Name, ch.String())
+		}
+		ev.Msg("changed on the box to supervise it (a control meter on Meter2 is no longer read by the box)")
+		if sc, err := c.c.SystemConfig(ctx); err == nil {
+			c.setConfig(sc)
+		}
+	}
+	return nil
+}
+
+func (c *Charger) setSuperErr(msg string) {
+	c.mu.Lock()
+	c.superErr = msg
+	c.mu.Unlock()
+}
