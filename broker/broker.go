@@ -25,6 +25,13 @@ type Broker struct {
 	closeOnce sync.Once
 }
 
+// MaxPacketSize bounds every MQTT packet the embedded broker accepts.
+const MaxPacketSize = 256 << 10
+
+// MaxClients bounds the embedded broker's concurrent connections: a home
+// charger has a handful of clients (the daemon, Home Assistant, Node-RED).
+const MaxClients = 64
+
 // Start listens on addr (host:port; port 0 picks a free one) and serves
 // MQTT 3.1.1 and 5. With WithCredentials only clients with them connect;
 // without, every client is allowed, which Start accepts only on loopback
@@ -40,7 +47,15 @@ func Start(addr string, log zerolog.Logger, opts ...Option) (*Broker, error) {
 		return nil, fmt.Errorf("broker: listening on %s, beyond loopback, takes commands from the network: it needs credentials (mqtt.username and mqtt.password), or listen on 127.0.0.1", addr)
 	}
 	log = log.With().Str("component", "broker").Logger()
-	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log)})
+	caps := mqtt.NewDefaultServerCapabilities()
+	// A packet larger than this is a protocol error and closes the
+	// client's connection before it is buffered whole: the daemon's own
+	// commands are capped at 4 KiB and its largest discovery document is a
+	// few KiB, so this only stops a client from filling memory (a 20 MB
+	// publish took the daemon to 160 MB before).
+	caps.MaximumPacketSize = MaxPacketSize
+	caps.MaximumClients = MaxClients
+	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log), Capabilities: caps})
 	// Beyond access to the broker there is no per-topic control: ACLs
 	// belong to a real broker (see the Mosquitto ACL in the docs).
 	var hook mqtt.Hook = new(auth.AllowHook)

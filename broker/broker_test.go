@@ -198,3 +198,41 @@ func TestMochiWarningsRoutedToZerolog(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizePacketRefused shows a client cannot make the embedded broker
+// (and through it the daemon) buffer a huge publish: the connection is
+// closed, nothing is delivered, and the broker keeps serving others.
+func TestOversizePacketRefused(t *testing.T) {
+	b, _ := startBroker(t)
+	sub := connect(t, b.URL(), "sub")
+	got := subscribe(t, sub, "big/#")
+
+	lost := make(chan struct{}, 1)
+	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("big").
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
+		SetConnectionLostHandler(func(paho.Client, error) { lost <- struct{}{} })
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	c.Publish("big/x", 0, false, bytes.Repeat([]byte("x"), MaxPacketSize+1))
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the oversize publisher was not disconnected")
+	}
+
+	// A normal publish from another client still arrives, and the big one
+	// never did.
+	p := connect(t, b.URL(), "small")
+	p.Publish("big/y", 1, false, "ok").WaitTimeout(5 * time.Second)
+	select {
+	case m := <-got:
+		if m.topic != "big/y" || m.payload != "ok" {
+			t.Fatalf("delivered %s (%d bytes), want only big/y", m.topic, len(m.payload))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("broker stopped delivering after the oversize packet")
+	}
+}
