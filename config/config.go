@@ -80,6 +80,10 @@ type PSP struct {
 	Timeout time.Duration `yaml:"timeout"` // per request
 	// Supervise makes the bridge the box's external supervisor.
 	Supervise bool `yaml:"supervise"`
+	// ControlMeter is a meter at the connection point that the bridge
+	// reads itself (wired as meters.meter2 says), an input of the
+	// supervisor beside the leases. Type 0: none.
+	ControlMeter PSPMeter `yaml:"control_meter"`
 	// Credentials sent with writes, for a box that is the project's own
 	// daemon protecting its writes; the vendor's box has none.
 	Username string `yaml:"username"`
@@ -262,6 +266,12 @@ func (c Config) Validate() error {
 			es = append(es, err)
 		}
 	}
+	if m := c.Hardware.PSP.ControlMeter; c.Hardware.Driver == "psp" && settings.IsModbusMeter(m.Type) {
+		t := meter.Type(m.Type)
+		if err := c.Meters.Meter2.Resolve(t, true).Validate("hardware.psp.control_meter", t, m.Address); err != nil {
+			es = append(es, err)
+		}
+	}
 	if err := c.MQTT.Validate("mqtt"); err != nil {
 		es = append(es, err)
 	}
@@ -301,6 +311,13 @@ func (c Config) Params() controller.Params {
 	return p
 }
 
+// PSPMeter is the bridge's own control meter: a Meter2Type (1–6) and, for
+// the IP types, its address.
+type PSPMeter struct {
+	Type    int    `yaml:"type"`
+	Address string `yaml:"address"`
+}
+
 // validate checks the psp section (only with driver psp).
 func (p PSP) validate() []error {
 	var es []error
@@ -327,6 +344,13 @@ func (p PSP) validate() []error {
 	}
 	if p.Token != "" && p.Username != "" {
 		add("token", "give a token or username/password, not both")
+	}
+	if m := p.ControlMeter; m.Type != 0 {
+		if !settings.IsModbusMeter(m.Type) {
+			add("control_meter.type", "must be 0 (none) or a meter type 1…6, got %d", m.Type)
+		} else if !p.Supervise {
+			add("control_meter", "needs supervise: true (the bridge limits the box only as its supervisor)")
+		}
 	}
 	return es
 }

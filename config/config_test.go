@@ -90,6 +90,9 @@ func TestPSPSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Decode(strings.NewReader("hardware:\n  driver: psp\n  psp:\n    url: http://192.168.0.17:8080/\n    supervise: true\n    control_meter: {type: 4, address: \"192.168.0.30:502\"}\n")); err != nil {
+		t.Fatalf("a control meter: %v", err)
+	}
 	if c.Hardware.PSP.Poll != time.Second || c.Hardware.PSP.Timeout != 2*time.Second || !c.Hardware.PSP.Supervise {
 		t.Fatalf("defaults not applied: %+v", c.Hardware.PSP)
 	}
@@ -101,6 +104,9 @@ func TestPSPSection(t *testing.T) {
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    timout: 1s\n", "timout"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    username: a\n", "go together"},
 		{"hardware:\n  driver: box\n", "must be sim or psp"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    control_meter: {type: 4, address: 10.0.0.5:502}\n", "needs supervise"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    supervise: true\n    control_meter: {type: 9}\n", "control_meter.type"},
+		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    supervise: true\n    control_meter: {type: 4}\n", "hardware.psp.control_meter"},
 	} {
 		_, err := Decode(strings.NewReader(bad.yaml))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {

@@ -179,8 +179,10 @@ func (d *Daemon) startPSP(ctx context.Context) (backend, error) {
 	if err != nil {
 		return backend{}, err
 	}
+	cm := p.ControlMeter
 	pc, err := pspcharger.New(pspcharger.Options{Client: cl, Poll: p.Poll, Supervise: p.Supervise,
-		Limiter: d.cfg.Params().Limiter, HardwareMax: units.Amps(d.cfg.Hardware.MaxCurrent), Log: d.log})
+		ControlMeter: settings.IsModbusMeter(cm.Type),
+		Limiter:      d.cfg.Params().Limiter, HardwareMax: units.Amps(d.cfg.Hardware.MaxCurrent), Log: d.log})
 	if err != nil {
 		return backend{}, err
 	}
@@ -190,10 +192,23 @@ func (d *Daemon) startPSP(ctx context.Context) (backend, error) {
 		defer close(done)
 		pc.Run(bctx)
 	}()
+	links := meter.NewLinks(d.log)
 	stop := func() {
 		bcancel()
 		<-done
 		cl.Close()
+		_ = links.Close()
+	}
+	if settings.IsModbusMeter(cm.Type) {
+		// The bridge's own control meter: the box no longer reads one on
+		// Meter2 once it is supervised (Meter2Type 7).
+		mp, err := meter.NewPoller(meter.Options{Name: "ControlMeter", Type: meter.Type(cm.Type), Address: cm.Address,
+			Control: true, Config: d.cfg.Meters.Meter2, Links: links, Log: d.log, OnReading: pc.SetControlMeter})
+		if err != nil {
+			stop()
+			return backend{}, fmt.Errorf("hardware.psp.control_meter: %w", err)
+		}
+		go mp.Run(bctx)
 	}
 	if d.id, err = d.boxDeviceID(ctx, pc); err != nil {
 		stop()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -46,10 +47,14 @@ type Options struct {
 	// Supervise makes the bridge the box's external supervisor
 	// (Meter2Type 7, Meter2Ip = our address, ControlStrategy 1).
 	Supervise bool
-	// Limiter gives the lease's time to live and the fallback applied
-	// when it lapses.
-	Limiter     controller.LimiterParams
-	HardwareMax units.Amps
+	// Limiter gives the lease's time to live, how old a control meter
+	// reading may be, and the fallback applied when neither is valid.
+	Limiter controller.LimiterParams
+	// ControlMeter says that the bridge reads a control meter at the
+	// connection point itself (SetControlMeter), as a second input of
+	// the supervisor beside the leases.
+	ControlMeter bool
+	HardwareMax  units.Amps
 	// Push paces the supervisor's pushes; the zero value uses pspbox's
 	// defaults (every change, at least every 10 s).
 	Push pspbox.PushPolicy
@@ -77,6 +82,8 @@ type Charger struct {
 	info       pspbox.SystemInfo
 	meters     [2]*pspbox.Meter
 	lease      lease
+	site       hw.MeterReading // the bridge's control meter, last reading
+	siteOK     bool
 	pushed     units.Watts // last power the box took (supervisor)
 	superErr   string      // why supervision does not work now; "" when it does
 	subs       map[chan struct{}]struct{}

@@ -20,6 +20,7 @@ type mapInput struct {
 	leaseTTL  time.Duration
 	superErr  string
 	pushed    units.Watts
+	meterOK   bool // the bridge's control meter is fresh
 }
 
 // mapStatus turns the box's Status (and settings) into the snapshot. The
@@ -78,7 +79,7 @@ func mapStatus(in mapInput, now time.Time) charger.Status {
 	}
 	if in.supervise {
 		leaseOK := in.lease.valid && now.Before(in.lease.expires)
-		st.LimiterStale = !leaseOK
+		st.LimiterStale = !leaseOK && !in.meterOK
 		if leaseOK {
 			st.SupervisorLeaseEnd = in.lease.expires
 		} else if st.LimitSource == controller.SourceSupervisor {

@@ -118,7 +118,8 @@ func reason(err error) string {
 func (c *Charger) refresh(now time.Time) {
 	c.mu.RLock()
 	in := mapInput{raw: c.raw, cfg: c.cfg, haveCfg: c.haveCfg, supervise: c.o.Supervise, lease: c.lease,
-		leaseTTL: c.o.Limiter.LeaseTTL, superErr: c.superErr, pushed: c.pushed}
+		leaseTTL: c.o.Limiter.LeaseTTL, superErr: c.superErr, pushed: c.pushed,
+		meterOK: c.o.ControlMeter && c.siteOK && now.Sub(c.site.At) <= c.o.Limiter.MeterStale}
 	ok := c.haveStatus
 	c.mu.RUnlock()
 	if !ok {

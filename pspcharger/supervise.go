@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -35,20 +36,33 @@ func (s *supervisor) resync() {
 	s.setup = true
 }
 
-// want is the power the box may use now: the lease, or the fallback.
+// want is the power the box may use now: the least of a valid lease and
+// what a fresh control meter leaves (either alone when only one is
+// valid), else the fallback. It reports whether an input was valid.
 func (s *supervisor) want(now time.Time) (units.Watts, bool) {
 	c := s.c
 	c.mu.RLock()
-	l, cfg := c.lease, c.cfg
+	l, cfg, site, siteOK, ev := c.lease, c.cfg, c.site, c.siteOK, c.raw
 	c.mu.RUnlock()
-	if l.valid && now.Before(l.expires) {
-		return l.power, true
-	}
 	phases := 1
 	if cfg.Charge3Phase {
 		phases = 3
 	}
 	p := c.o.Limiter
+	w, ok := units.Watts(0), false
+	if l.valid && now.Before(l.expires) {
+		w, ok = l.power, true
+	}
+	if c.o.ControlMeter && siteOK && now.Sub(site.At) <= p.MeterStale {
+		m := meterPower(&cfg, site, ev, phases)
+		if !ok || m < w {
+			w = m
+		}
+		ok = true
+	}
+	if ok {
+		return w, true
+	}
 	switch p.Fallback {
 	case controller.FallbackPause:
 		return 0, false
@@ -56,6 +70,35 @@ func (s *supervisor) want(now time.Time) (units.Watts, bool) {
 		return units.PowerFor(p.FallbackCurrent, phases), false
 	}
 	return units.PowerFor(settings.MinCurrent, phases), false
+}
+
+// meterPower is what the control meter leaves for the car, by the issue-6
+// formula the local limiter uses: ControlLimit − site + EV, and per phase
+// PhaseCurrentLimit − (I_phase − I_EV,phase), whichever is less. The car's
+// draw is the box's own ActualPower and ActualCurrent. The box's
+// algorithm applies the dynamics (ramp, pause, resume) to it.
+func meterPower(cfg *settings.Settings, site hw.MeterReading, ev pspbox.Status, phases int) units.Watts {
+	w := units.Watts(1e9)
+	if cfg.ControlLimit > 0 {
+		w = units.Watts(cfg.ControlLimit) - site.Power + ev.ActualPower
+	}
+	if cfg.PhaseCurrentLimit > 0 && site.HasPhases {
+		head := units.Amps(1e6)
+		for i := 0; i < 3; i++ {
+			evA := units.Amps(0)
+			if i < phases {
+				evA = ev.ActualCurrent
+			}
+			head = min(head, units.Amps(cfg.PhaseCurrentLimit)-(site.PhaseCurrent[i]-evA))
+		}
+		w = min(w, units.PowerFor(max(head, 0), phases))
+	}
+	if w == 1e9 {
+		// Neither limit set: the meter limits nothing; the box's own
+		// settings do.
+		w = pspbox.MaxPower
+	}
+	return max(w, 0)
 }
 
 // step sets the box up if needed and pushes when the policy says so.
@@ -123,5 +166,13 @@ func (s *supervisor) setUp(ctx context.Context) error {
 func (c *Charger) setSuperErr(msg string) {
 	c.mu.Lock()
 	c.superErr = msg
+	c.mu.Unlock()
+}
+
+// SetControlMeter takes a reading of the bridge's own control meter (from
+// the meter's poller goroutine; it never blocks on the box).
+func (c *Charger) SetControlMeter(r hw.MeterReading) {
+	c.mu.Lock()
+	c.site, c.siteOK = r, true
 	c.mu.Unlock()
 }

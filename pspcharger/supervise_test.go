@@ -7,9 +7,11 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/pspbox/fakebox"
 	"github.com/evse-mqtt/evse-mqtt/pspcharger"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 func power(b *fakebox.Box) float64 {
@@ -104,4 +106,37 @@ func TestSupervisorResyncAfterDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.untilTrue("pushed after the return", 2*poll+100*time.Millisecond, func() bool { return len(r.box.Posts("EvseCtrl")) > n && power(r.box) == 5000 })
+}
+
+// A control meter the bridge reads itself: ControlLimit − site + EV is
+// pushed, the least of it and a lease when both are valid, and the
+// fallback once the reading is stale.
+func TestSupervisorControlMeter(t *testing.T) {
+	meter := func(o *pspcharger.Options) {
+		o.ControlMeter = true
+		o.Limiter.MeterStale = 500 * time.Millisecond
+	}
+	r := newRig(t, supervise(time.Minute, controller.FallbackFixed), meter)
+	r.untilTrue("set up", time.Second, func() bool { return r.box.Config().Meter2Type == 7 })
+	// The box's ControlLimit is 11000 W; no car draws.
+	r.ch.SetControlMeter(hw.MeterReading{At: time.Now(), Power: 5000})
+	r.untilTrue("meter's power pushed", time.Second, func() bool { return power(r.box) == 6000 })
+	// Per phase: 25 A limit, 20 A on L2 → 5 A × 3 × 230 V = 3450 W.
+	r.ch.SetControlMeter(hw.MeterReading{At: time.Now(), Power: 5000, HasPhases: true, PhaseCurrent: [3]units.Amps{5, 20, 5}})
+	r.untilTrue("phase limit pushed", time.Second, func() bool { return power(r.box) == 3450 })
+	// A lease below the meter wins; above it, the meter does.
+	if err := r.ch.SetSupervisorPower(2000); err != nil {
+		t.Fatal(err)
+	}
+	r.untilTrue("lease below the meter", time.Second, func() bool { return power(r.box) == 2000 })
+	if err := r.ch.SetSupervisorPower(9000); err != nil {
+		t.Fatal(err)
+	}
+	r.untilTrue("meter below the lease", time.Second, func() bool { return power(r.box) == 3450 })
+	// A stale meter and no lease: the fallback.
+	r2 := newRig(t, supervise(time.Minute, controller.FallbackFixed), meter)
+	r2.ch.SetControlMeter(hw.MeterReading{At: time.Now(), Power: 5000})
+	r2.untilTrue("meter's power pushed", time.Second, func() bool { return power(r2.box) == 6000 })
+	r2.untilTrue("stale meter: fallback", 2*time.Second, func() bool { return power(r2.box) == 6900 })
+	r2.until("stale in the status", time.Second, func(st charger.Status) bool { return st.LimiterStale })
 }
