@@ -172,3 +172,17 @@ func TestQuirks(t *testing.T) {
 	r.box.SetQuirks(fakebox.Quirks{Slow: time.Second, Doc: "Status"})
 	r.until("slow", 3*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable != "" })
 }
+
+// SystemInfo service codes pass through to the box, once each.
+func TestServiceCodesPassThrough(t *testing.T) {
+	r := newRig(t)
+	for _, code := range []string{pspbox.SCodeFactoryDefault, pspbox.SCodeWiFiSetToAP} {
+		if err := r.ch.Service(code); err != nil {
+			t.Fatalf("%s: %v", code, err)
+		}
+	}
+	posts := r.box.Posts("SystemInfo")
+	if len(posts) != 2 || !strings.Contains(posts[0], pspbox.SCodeFactoryDefault) || !strings.Contains(posts[1], pspbox.SCodeWiFiSetToAP) {
+		t.Fatalf("posted %q", posts)
+	}
+}
