@@ -122,8 +122,13 @@ type reply struct {
 // larger than MaxBody is ErrBadAnswer.
 func (c *Client) do(ctx context.Context, method, doc string, body []byte) (reply, error) {
 	op := method + " " + doc
+	budget := c.o.Timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < budget {
+		budget = max(time.Until(dl), 0).Round(time.Millisecond) // the caller's deadline is the shorter
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, budgetKey{}, budget)
 	var rep reply
 	trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
 		if ap, err := netip.ParseAddrPort(ci.Conn.LocalAddr().String()); err == nil {
@@ -163,6 +168,10 @@ func (c *Client) do(ctx context.Context, method, doc string, body []byte) (reply
 	return rep, nil
 }
 
+// budgetKey carries how long a request could wait (the timeout or the
+// caller's shorter deadline), so a timeout says the right figure.
+type budgetKey struct{}
+
 // transportError words a failed exchange; the caller's own cancellation
 // is passed on as such, everything else is ErrUnreachable.
 func (c *Client) transportError(ctx context.Context, op string, err error) error {
@@ -170,7 +179,11 @@ func (c *Client) transportError(ctx context.Context, op string, err error) error
 		return fmt.Errorf("%s: %w", op, cause)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w: no answer within %s", op, ErrUnreachable, c.o.Timeout)
+		budget, ok := ctx.Value(budgetKey{}).(time.Duration)
+		if !ok {
+			budget = c.o.Timeout
+		}
+		return fmt.Errorf("%s: %w: no answer within %s", op, ErrUnreachable, budget)
 	}
 	return fmt.Errorf("%s: %w: %s", op, ErrUnreachable, clip(err.Error(), 200))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/pspbox/fakebox"
+	"github.com/evse-mqtt/evse-mqtt/pspcharger"
 )
 
 // The status mirrors the box: state, flags, currents, power, energy,
@@ -185,4 +186,20 @@ func TestServiceCodesPassThrough(t *testing.T) {
 	if len(posts) != 2 || !strings.Contains(posts[0], pspbox.SCodeFactoryDefault) || !strings.Contains(posts[1], pspbox.SCodeWiFiSetToAP) {
 		t.Fatalf("posted %q", posts)
 	}
+}
+
+// A box that stops answering in the middle of a round (its Status still
+// answers, its settings read hangs) is reported within three poll
+// periods, naming what did not answer, not after the client's timeout.
+func TestHangMidRound(t *testing.T) {
+	r := newRig(t, func(o *pspcharger.Options) { o.InfoEvery = poll })
+	start := time.Now()
+	r.box.SetQuirks(fakebox.Quirks{Slow: 2 * time.Second, Doc: "SystemConfig"})
+	st := r.until("unreachable", 3*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable != "" })
+	if !strings.Contains(st.Unreachable, "no answer") {
+		t.Errorf("reason %q", st.Unreachable)
+	}
+	t.Logf("reported after %v: %s", time.Since(start), st.Unreachable)
+	r.box.SetQuirks(fakebox.Quirks{})
+	r.until("back", 2*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable == "" })
 }

@@ -1,6 +1,7 @@
 package pspcharger
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -53,5 +54,17 @@ func TestMapStatus(t *testing.T) {
 	st = mapStatus(mapInput{raw: raw, cfg: cfg, haveCfg: true}, now)
 	if st.CurrentLimit != 32 || st.LimitSource != controller.SourceBoost || st.LimiterActive {
 		t.Errorf("boost: %v from %v", st.CurrentLimit, st.LimitSource)
+	}
+}
+
+func TestReason(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET Status: charger unreachable: no answer within 2s": "charger unreachable: GET Status: no answer within 2s",
+		"charger unreachable: x":                               "charger unreachable: x",
+		"GET Status: bad answer from the box: garbage":         "charger unreachable: GET Status: bad answer from the box: garbage",
+	} {
+		if got := reason(errors.New(in)); got != want {
+			t.Errorf("reason(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

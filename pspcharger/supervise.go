@@ -101,22 +101,23 @@ func meterPower(cfg *settings.Settings, site hw.MeterReading, ev pspbox.Status, 
 	return max(w, 0)
 }
 
-// step sets the box up if needed and pushes when the policy says so.
-func (s *supervisor) step(ctx context.Context, now time.Time) {
+// step sets the box up if needed and pushes when the policy says so. It
+// returns the failure, if any (the caller acts only on an unreachable box).
+func (s *supervisor) step(ctx context.Context, now time.Time) error {
 	c := s.c
 	if !c.o.Supervise {
-		return
+		return nil
 	}
 	w, leased := s.want(now)
 	if !s.policy.Due(now, w) {
-		return
+		return nil
 	}
 	if s.setup {
 		if err := s.setUp(ctx); err != nil {
 			s.policy.Done(now, w, err) // back off before trying again
 			c.setSuperErr(err.Error())
 			c.log.Warn().Err(err).Time("retry_at", s.policy.RetryAt()).Msg("supervisor not set up on the box; retrying")
-			return
+			return err
 		}
 		s.setup = false
 	}
@@ -136,6 +137,7 @@ func (s *supervisor) step(ctx context.Context, now time.Time) {
 		c.setSuperErr(err.Error())
 		c.log.Warn().Err(err).Time("retry_at", s.policy.RetryAt()).Msg("available power not pushed")
 	}
+	return err
 }
 
 // setUp makes the bridge the box's supervisor with the address the box
