@@ -1,6 +1,7 @@
 // Package daemon wires the evse-mqtt daemon together: configuration,
-// state directory, hardware (the simulator in this version), the
-// controller's loop, meters, the HTTP server and the MQTT bridge.
+// state directory, the charger backend (the controller on the simulator,
+// or a bridged PSP box: backend.go), meters, the HTTP server and the MQTT
+// surface.
 package daemon
 
 import (
