@@ -135,26 +135,26 @@ func TestUnreachableAndBack(t *testing.T) {
 	r.until("connected", time.Second, func(st charger.Status) bool { return st.VehicleConnected })
 	down := time.Now()
 	r.box.Down()
-	st := r.until("unreachable", 3*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable != "" })
+	st := r.until("unreachable", 3*poll+slack, func(st charger.Status) bool { return st.Unreachable != "" })
 	if !strings.HasPrefix(st.Unreachable, "charger unreachable") {
 		t.Errorf("reason %q", st.Unreachable)
 	}
 	t.Logf("unreachable after %v", time.Since(down))
-	start := time.Now()
 	err := r.ch.SetCharging(false)
 	if !errors.Is(err, charger.ErrUnreachable) || !strings.HasPrefix(err.Error(), "charger unreachable") {
 		t.Fatalf("command while down: %v", err)
 	}
-	if d := time.Since(start); d > 20*time.Millisecond {
-		t.Errorf("command took %v; must fail at once", d)
+	// At once: the answer is the status' reason, not a request's failure.
+	if err.Error() != r.ch.Status().Unreachable {
+		t.Errorf("command answered %q, status says %q: it tried the box", err, r.ch.Status().Unreachable)
 	}
 	r.box.SetConfig(func() fakebox.Config { c := fakebox.DefaultConfig(); c.ChargeCurrent = 12; return c }())
 	if err := r.box.Up(); err != nil {
 		t.Fatal(err)
 	}
 	up := time.Now()
-	r.until("reachable", 2*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable == "" })
-	r.untilTrue("settings resynchronised", 2*poll+100*time.Millisecond, func() bool { return r.ch.Settings().ChargeCurrent == 12 })
+	r.until("reachable", 2*poll+slack, func(st charger.Status) bool { return st.Unreachable == "" })
+	r.untilTrue("settings resynchronised", 2*poll+slack, func() bool { return r.ch.Settings().ChargeCurrent == 12 })
 	t.Logf("back in step after %v", time.Since(up))
 }
 
@@ -171,7 +171,7 @@ func TestQuirks(t *testing.T) {
 	r.box.Plug(true)
 	r.until("old firmware, floats", time.Second, func(st charger.Status) bool { return st.Unreachable == "" && st.VehicleConnected })
 	r.box.SetQuirks(fakebox.Quirks{Slow: time.Second, Doc: "Status"})
-	r.until("slow", 3*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable != "" })
+	r.until("slow", 3*poll+slack, func(st charger.Status) bool { return st.Unreachable != "" })
 }
 
 // SystemInfo service codes pass through to the box, once each.
@@ -195,11 +195,11 @@ func TestHangMidRound(t *testing.T) {
 	r := newRig(t, func(o *pspcharger.Options) { o.InfoEvery = poll })
 	start := time.Now()
 	r.box.SetQuirks(fakebox.Quirks{Slow: 2 * time.Second, Doc: "SystemConfig"})
-	st := r.until("unreachable", 3*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable != "" })
+	st := r.until("unreachable", 3*poll+slack, func(st charger.Status) bool { return st.Unreachable != "" })
 	if !strings.Contains(st.Unreachable, "no answer") {
 		t.Errorf("reason %q", st.Unreachable)
 	}
 	t.Logf("reported after %v: %s", time.Since(start), st.Unreachable)
 	r.box.SetQuirks(fakebox.Quirks{})
-	r.until("back", 2*poll+100*time.Millisecond, func(st charger.Status) bool { return st.Unreachable == "" })
+	r.until("back", 2*poll+slack, func(st charger.Status) bool { return st.Unreachable == "" })
 }

@@ -18,6 +18,11 @@ import (
 // is checked in milliseconds.
 const poll = 50 * time.Millisecond
 
+// slack is what a bound in poll periods may take longer on a loaded
+// machine; it stays well below the client's 1 s timeout, so the bounds
+// still tell the poll-bounded behaviour from waiting for a timeout.
+const slack = 200 * time.Millisecond
+
 type rig struct {
 	t   *testing.T
 	box *fakebox.Box

@@ -34,7 +34,7 @@ func TestSupervisorPushesAndFallsBack(t *testing.T) {
 	if err := r.ch.SetSupervisorPower(4600); err != nil {
 		t.Fatal(err)
 	}
-	r.untilTrue("lease pushed", 2*poll+100*time.Millisecond, func() bool { return power(r.box) == 4600 })
+	r.untilTrue("lease pushed", 2*poll+slack, func() bool { return power(r.box) == 4600 })
 	st := r.until("lease in the status", time.Second, func(st charger.Status) bool { return !st.LimiterStale && !st.SupervisorLeaseEnd.IsZero() })
 	if st.LimitSource != controller.SourceSupervisor && st.LimitSource != controller.SourceConfig {
 		t.Errorf("source %v", st.LimitSource)
@@ -105,7 +105,7 @@ func TestSupervisorResyncAfterDown(t *testing.T) {
 	if err := r.box.Up(); err != nil {
 		t.Fatal(err)
 	}
-	r.untilTrue("pushed after the return", 2*poll+100*time.Millisecond, func() bool { return len(r.box.Posts("EvseCtrl")) > n && power(r.box) == 5000 })
+	r.untilTrue("pushed after the return", 2*poll+slack, func() bool { return len(r.box.Posts("EvseCtrl")) > n && power(r.box) == 5000 })
 }
 
 // A control meter the bridge reads itself: ControlLimit − site + EV is
