@@ -42,6 +42,11 @@ type Controller struct {
 	onApplied []func(settings.Settings)
 
 	restart *pendingRestart // owned by the loop
+
+	// The loop's own timing, for /debug/v1/loop and the soak command.
+	stats    LoopStats
+	period   time.Duration // the ticks' schedule; 0: ticks are injected, not measured
+	lastTick time.Time     // owned by the loop
 }
 
 // pendingRestart is a Restart waiting for the contactor to open.
@@ -110,6 +115,7 @@ func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 			return
 		case now = <-ticks:
 			c.step(now, &st)
+			c.measure(now)
 		case u := <-c.meters:
 			c.m.SetMeter(u.n, u.r)
 		case f := <-c.cmds:
@@ -144,6 +150,30 @@ func (c *Controller) step(now time.Time, st *Status) {
 	if notify {
 		c.notify()
 	}
+}
+
+// MeasureLoop makes Run record, after each step, how late it finished
+// against its tick (whose value must be the tick's scheduled instant, as
+// a time.Ticker's is) and how many ticks of the given period were skipped.
+// Call it before Run.
+func (c *Controller) MeasureLoop(period time.Duration) { c.period = period }
+
+// LoopStats returns the loop's step count, skipped ticks and lateness
+// histogram (empty unless MeasureLoop was called).
+func (c *Controller) LoopStats() LoopSnapshot { return c.stats.Snapshot() }
+
+func (c *Controller) measure(sched time.Time) {
+	if c.period <= 0 {
+		return
+	}
+	var lost uint64
+	if !c.lastTick.IsZero() {
+		if gap := sched.Sub(c.lastTick); gap > c.period*3/2 {
+			lost = uint64((gap+c.period/2)/c.period) - 1
+		}
+	}
+	c.lastTick = sched
+	c.stats.record(time.Since(sched), lost)
 }
 
 func (c *Controller) notify() {

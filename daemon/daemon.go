@@ -160,6 +160,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.sim = sim.New(time.Now())
 	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
 	d.ctrl = controller.New(m, d.store.Save, d.log)
+	d.ctrl.MeasureLoop(TickPeriod)
 	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
 
 	ticks := make(chan time.Time)

@@ -32,10 +32,12 @@ func (d *Daemon) buildAPI() error {
 }
 
 // routes serves the WebAPI (with /healthz and /api/v1/status) and, with
-// the simulator, /sim/v1/State.
+// the simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
+// timing.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
+	mux.Handle("/debug/v1/loop", loopHandler(d.ctrl))
 	mux.Handle("/", d.web)
 	return mux
 }

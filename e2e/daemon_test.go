@@ -105,8 +105,14 @@ var runningRE = regexp.MustCompile(`"http":"([^"]+)".*evse-mqtt running`)
 // start runs the binary with a config on p and waits until it serves.
 func start(t testing.TB, stateDir string, p Ports, extra string, env ...string) *daemon {
 	t.Helper()
-	cfgPath := writeConfig(t, t.TempDir(), p, extra)
-	d := &daemon{t: t, stateDir: stateDir, config: cfgPath, mqtt: p.MQTT, exited: make(chan struct{})}
+	return launch(t, stateDir, writeConfig(t, t.TempDir(), p, extra), p.MQTT, env...)
+}
+
+// launch runs the binary with the configuration file cfgPath (whose
+// embedded broker listens on mqttAddr) and waits until it serves.
+func launch(t testing.TB, stateDir, cfgPath, mqttAddr string, env ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, stateDir: stateDir, config: cfgPath, mqtt: mqttAddr, exited: make(chan struct{})}
 	d.cmd = exec.Command(binary, "--config", cfgPath, "--state-dir", stateDir)
 	d.cmd.Env = append(os.Environ(), env...)
 	stderr, err := d.cmd.StderrPipe()
