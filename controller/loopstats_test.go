@@ -1,8 +1,15 @@
 package controller
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	looptick "github.com/evse-mqtt/evse-mqtt/internal/tick"
+	"github.com/evse-mqtt/evse-mqtt/settings"
 )
 
 func TestLoopStatsQuantilesAndMax(t *testing.T) {
@@ -34,17 +41,59 @@ func TestLoopStatsQuantilesAndMax(t *testing.T) {
 	}
 }
 
-// The loop counts a tick that comes more than half a period after its
-// due time as lost, however late the next one is received.
-func TestMeasureCountsSkippedTicks(t *testing.T) {
-	c := &Controller{period: 10 * time.Millisecond}
-	t0 := time.Now().Add(-time.Second)
-	for _, off := range []time.Duration{0, 10, 20, 50, 60, 74, 76} { // ms
-		c.measure(t0.Add(off * time.Millisecond))
+// fakeClock is a Clock the test drives: Wait returns the events sent on
+// ev, and Wake sends a wake event.
+type fakeClock struct{ ev chan looptick.Event }
+
+func (f *fakeClock) Wait() (looptick.Event, error) { return <-f.ev, nil }
+func (f *fakeClock) Wake() {
+	select {
+	case f.ev <- looptick.Event{}:
+	default: // a wake is pending already
 	}
-	// 20 → 50 skips 30 and 40; 60 → 74 is on time to the nearest tick
-	// (no tick skipped at 14 ms); 74 → 76 none.
-	if o := c.LoopStats(); o.Steps != 7 || o.Lost != 2 {
-		t.Fatalf("steps %d lost %d, want 7 and 2", o.Steps, o.Lost)
+}
+
+// RunClock steps at the real time however late the tick, counts the
+// ticks that fell due without a step, and runs a command as soon as it is
+// queued (the command wakes the clock; no tick is needed).
+func TestRunClockStepsAtRealTimeAndCountsMissedTicks(t *testing.T) {
+	sm := sim.New(time.Now())
+	c := New(NewMachine(sm.Board(), DefaultParams(), settings.Defaults()), nil, zerolog.Nop())
+	clk := &fakeClock{ev: make(chan looptick.Event, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	sampled := make(chan time.Time, 1)
+	go func() {
+		defer close(done)
+		c.RunClock(ctx, clk, func(now time.Time) { sm.Tick(now); sampled <- now })
+	}()
+	due := time.Now().Add(-30 * time.Millisecond) // the tick comes 30 ms late
+	clk.ev <- looptick.Event{Tick: true, Due: due, Missed: 2}
+	now := <-sampled
+	if now.Sub(due) < 30*time.Millisecond {
+		t.Fatalf("stepped at %v after the due instant, want the real (later) time", now.Sub(due))
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- c.Start() }() // no vehicle: refused, but answered
+	select {
+	case <-answered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a command waited for a tick: it must wake the loop")
+	}
+	st := c.LoopStats()
+	if st.Steps != 1 || st.Lost != 2 || st.Max < 30*time.Millisecond {
+		t.Fatalf("stats %d steps, %d lost, max %v; want 1, 2, ≥ 30ms", st.Steps, st.Lost, st.Max)
+	}
+	if got := c.Status().At; !got.Equal(now) {
+		t.Fatalf("snapshot at %v, want the step's time %v", got, now)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunClock did not end with its context")
+	}
+	if c.Status().ContactorClosed || sm.State().Contactor {
+		t.Fatal("contactor not open after the loop ended")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/config"
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/internal/tick"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
@@ -160,16 +161,21 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.sim = sim.New(time.Now())
 	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
 	d.ctrl = controller.New(m, d.store.Save, d.log)
-	d.ctrl.MeasureLoop(TickPeriod)
 	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
 
-	ticks := make(chan time.Time)
+	// The loop's goroutine waits for the clock itself and advances the
+	// simulator before each step: one wake-up per tick, and no hand-over
+	// for request handling to delay (README, "Control loop under load").
+	clk, err := tick.New(TickPeriod)
+	if err != nil {
+		return fmt.Errorf("control loop clock: %w", err)
+	}
 	loopDone := make(chan struct{})
 	first, unsub := d.ctrl.Subscribe()
-	go d.tick(ctx, ticks)
 	go func() {
 		defer close(loopDone)
-		d.ctrl.Run(ctx, ticks)
+		defer clk.Close()
+		d.ctrl.RunClock(ctx, clk, d.sim.Tick)
 	}()
 	// Serve nothing before the loop has stepped once: /healthz and the
 	// WebAPI then always see a real snapshot.
@@ -268,26 +274,6 @@ func (d *Daemon) loadSettings(cfg config.Config) settings.Settings {
 // addSettingsHook makes h follow every settings change once it is in
 // force (see controller.OnApplied).
 func (d *Daemon) addSettingsHook(h func(settings.Settings)) { d.ctrl.OnApplied(h) }
-
-// tick is the only clock of the control loop: it advances the simulator
-// and hands the same instant to the controller.
-func (d *Daemon) tick(ctx context.Context, ticks chan<- time.Time) {
-	t := time.NewTicker(TickPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			d.sim.Tick(now)
-			select {
-			case ticks <- now:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}
-}
 
 func (d *Daemon) energyLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)

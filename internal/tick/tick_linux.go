@@ -1,0 +1,127 @@
+package tick
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// backstopAfter is how long after a tick's due instant a timer of the
+// runtime wakes the waiter when the poller has not: on a loaded process
+// the poller runs only when a P runs out of work (or every 10 ms from
+// sysmon), while an expired runtime timer puts its goroutine first in
+// line. The backstop is armed only after a late tick, and disarmed after
+// calmAfter ticks on time, so an idle loop keeps to one wake-up per tick.
+const (
+	backstopAfter = time.Millisecond
+	calmAfter     = 100
+)
+
+type timerfd struct {
+	f     *os.File
+	rc    syscall.RawConn
+	sched schedule
+	woken atomic.Bool
+
+	late   int // ticks on time since the last late one; < calmAfter: backstop armed
+	buf    [8]byte
+	closed bool
+}
+
+func newClock(period time.Duration) (Clock, error) {
+	if period <= 0 {
+		return nil, errors.New("tick: period must be positive")
+	}
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	t := &timerfd{f: os.NewFile(uintptr(fd), "timerfd"), late: calmAfter}
+	if t.rc, err = t.f.SyscallConn(); err != nil {
+		t.f.Close()
+		return nil, err
+	}
+	spec := unix.ItimerSpec{Interval: unix.NsecToTimespec(int64(period)), Value: unix.NsecToTimespec(int64(period))}
+	t.sched = schedule{start: time.Now(), period: period}
+	if err := unix.TimerfdSettime(fd, 0, &spec, nil); err != nil {
+		t.f.Close()
+		return nil, os.NewSyscallError("timerfd_settime", err)
+	}
+	return t, nil
+}
+
+func (t *timerfd) Wake() {
+	t.woken.Store(true)
+	_ = t.f.SetReadDeadline(time.Unix(1, 0)) // in the past: the read returns now
+}
+
+func (t *timerfd) Wait() (Event, error) {
+	if t.closed {
+		return Event{}, ErrClosed
+	}
+	if t.woken.Swap(false) {
+		return Event{}, nil
+	}
+	// Reset the deadline before looking at woken again: a Wake from now
+	// on either is seen below or sets the deadline after this reset.
+	var dl time.Time
+	if t.late < calmAfter {
+		dl = t.sched.start.Add(time.Duration(t.sched.n+1)*t.sched.period + backstopAfter)
+	}
+	if err := t.f.SetReadDeadline(dl); err != nil {
+		return Event{}, err
+	}
+	if t.woken.Swap(false) {
+		return Event{}, nil
+	}
+	var fired uint64
+	err := t.rc.Read(func(fd uintptr) bool {
+		// A raw read: the syscall package's read would enter and leave a
+		// syscall, which wakes a sleeping sysmon every tick.
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+		if e == syscall.EAGAIN {
+			return false
+		}
+		if e == 0 && n == 8 {
+			fired = binary.NativeEndian.Uint64(t.buf[:])
+		}
+		return true
+	})
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if t.woken.Swap(false) {
+			return Event{}, nil
+		}
+		// The backstop: the tick is due; read its count without waiting.
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, t.f.Fd(), uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+		if e == 0 && n == 8 {
+			fired = binary.NativeEndian.Uint64(t.buf[:])
+		}
+		if fired == 0 {
+			return Event{}, nil // spurious: nothing due yet, Wait again
+		}
+	case err != nil:
+		return Event{}, err
+	}
+	due, missed := t.sched.advance(fired)
+	if time.Since(due) > backstopAfter || missed > 0 {
+		t.late = 0
+	} else if t.late < calmAfter {
+		t.late++
+	}
+	return Event{Tick: true, Due: due, Missed: missed}, nil
+}
+
+func (t *timerfd) Close() error {
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	return t.f.Close()
+}
