@@ -36,6 +36,9 @@ func Start(addr string, log zerolog.Logger) (*Broker, error) {
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
+	if err := srv.AddHook(newPaceHook(publishRate, publishBurst), nil); err != nil {
+		return nil, fmt.Errorf("broker: pace hook: %w", err)
+	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})
 	if err := srv.AddListener(tcp); err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", addr, err)

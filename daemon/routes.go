@@ -33,13 +33,22 @@ func (d *Daemon) buildAPI() error {
 
 // routes serves the WebAPI (with /healthz and /api/v1/status) and, with
 // the simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
-// timing.
+// timing. Every request is paced (pace.go).
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
-	mux.Handle("/debug/v1/loop", loopHandler(d.ctrl))
 	mux.Handle("/", d.web)
-	return mux
+	paced := newPacer(httpRate, httpBurst, httpInFlight, httpMaxWait).wrap(mux)
+	// The loop's timing is read beside the pace, so a soak can measure
+	// the loop while it floods the WebAPI; one reader at a time.
+	debug := newPacer(httpRate, httpBurst, 1, 0).wrap(loopHandler(d.ctrl))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/debug/v1/loop" {
+			debug.ServeHTTP(w, r)
+			return
+		}
+		paced.ServeHTTP(w, r)
+	})
 }
 
 // discoveryDevice describes this charger to Home Assistant.

@@ -28,6 +28,10 @@ type timerfd struct {
 	rc    syscall.RawConn
 	sched schedule
 	woken atomic.Bool
+	// dirty is set whenever a read deadline may be in force, so Wait
+	// clears it only then: every SetReadDeadline modifies a runtime
+	// timer, and that wakes a thread.
+	dirty atomic.Bool
 
 	late   int // ticks on time since the last late one; < calmAfter: backstop armed
 	buf    [8]byte
@@ -58,6 +62,7 @@ func newClock(period time.Duration) (Clock, error) {
 
 func (t *timerfd) Wake() {
 	t.woken.Store(true)
+	t.dirty.Store(true)
 	_ = t.f.SetReadDeadline(time.Unix(1, 0)) // in the past: the read returns now
 }
 
@@ -70,12 +75,15 @@ func (t *timerfd) Wait() (Event, error) {
 	}
 	// Reset the deadline before looking at woken again: a Wake from now
 	// on either is seen below or sets the deadline after this reset.
-	var dl time.Time
 	if t.late < calmAfter {
-		dl = t.sched.start.Add(time.Duration(t.sched.n+1)*t.sched.period + backstopAfter)
-	}
-	if err := t.f.SetReadDeadline(dl); err != nil {
-		return Event{}, err
+		t.dirty.Store(true)
+		if err := t.f.SetReadDeadline(t.sched.start.Add(time.Duration(t.sched.n+1)*t.sched.period + backstopAfter)); err != nil {
+			return Event{}, err
+		}
+	} else if t.dirty.Swap(false) {
+		if err := t.f.SetReadDeadline(time.Time{}); err != nil {
+			return Event{}, err
+		}
 	}
 	if t.woken.Swap(false) {
 		return Event{}, nil
@@ -95,6 +103,7 @@ func (t *timerfd) Wait() (Event, error) {
 	})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.dirty.Store(true) // whoever set it, it is still in force
 		if t.woken.Swap(false) {
 			return Event{}, nil
 		}
