@@ -12,17 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// backstopAfter is how long after a tick's due instant a timer of the
-// runtime wakes the waiter when the poller has not: on a loaded process
-// the poller runs only when a P runs out of work (or every 10 ms from
-// sysmon), while an expired runtime timer puts its goroutine first in
-// line. The backstop is armed only after a late tick, and disarmed after
-// calmAfter ticks on time, so an idle loop keeps to one wake-up per tick.
-const (
-	backstopAfter = time.Millisecond
-	calmAfter     = 100
-)
-
 type timerfd struct {
 	f     *os.File
 	rc    syscall.RawConn
@@ -33,7 +22,6 @@ type timerfd struct {
 	// timer, and that wakes a thread.
 	dirty atomic.Bool
 
-	late   int // ticks on time since the last late one; < calmAfter: backstop armed
 	buf    [8]byte
 	closed bool
 }
@@ -46,7 +34,7 @@ func newClock(period time.Duration) (Clock, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("timerfd_create", err)
 	}
-	t := &timerfd{f: os.NewFile(uintptr(fd), "timerfd"), late: calmAfter}
+	t := &timerfd{f: os.NewFile(uintptr(fd), "timerfd")}
 	if t.rc, err = t.f.SyscallConn(); err != nil {
 		t.f.Close()
 		return nil, err
@@ -73,14 +61,9 @@ func (t *timerfd) Wait() (Event, error) {
 	if t.woken.Swap(false) {
 		return Event{}, nil
 	}
-	// Reset the deadline before looking at woken again: a Wake from now
-	// on either is seen below or sets the deadline after this reset.
-	if t.late < calmAfter {
-		t.dirty.Store(true)
-		if err := t.f.SetReadDeadline(t.sched.start.Add(time.Duration(t.sched.n+1)*t.sched.period + backstopAfter)); err != nil {
-			return Event{}, err
-		}
-	} else if t.dirty.Swap(false) {
+	// Clear a Wake's deadline before looking at woken again: a Wake from
+	// now on either is seen below or sets its deadline after this.
+	if t.dirty.Swap(false) {
 		if err := t.f.SetReadDeadline(time.Time{}); err != nil {
 			return Event{}, err
 		}
@@ -102,28 +85,14 @@ func (t *timerfd) Wait() (Event, error) {
 		return true
 	})
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.dirty.Store(true) // whoever set it, it is still in force
-		if t.woken.Swap(false) {
-			return Event{}, nil
-		}
-		// The backstop: the tick is due; read its count without waiting.
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, t.f.Fd(), uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
-		if e == 0 && n == 8 {
-			fired = binary.NativeEndian.Uint64(t.buf[:])
-		}
-		if fired == 0 {
-			return Event{}, nil // spurious: nothing due yet, Wait again
-		}
+	case errors.Is(err, os.ErrDeadlineExceeded): // a Wake
+		t.dirty.Store(true) // its deadline is still in force
+		t.woken.Store(false)
+		return Event{}, nil
 	case err != nil:
 		return Event{}, err
 	}
 	due, missed := t.sched.advance(fired)
-	if time.Since(due) > backstopAfter || missed > 0 {
-		t.late = 0
-	} else if t.late < calmAfter {
-		t.late++
-	}
 	return Event{Tick: true, Due: due, Missed: missed}, nil
 }
 
