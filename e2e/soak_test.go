@@ -100,8 +100,9 @@ func bareTicker(stop <-chan struct{}) timing {
 	}
 }
 
-// bareTickerProcess runs a bare ticker in a child process for d.
-func bareTickerProcess(t *testing.T, d time.Duration) func() timing {
+// bareTickerProcess runs a bare ticker in a child process for d; pid is
+// the child's.
+func bareTickerProcess(t *testing.T, d time.Duration) (result func() timing, pid int) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func bareTickerProcess(t *testing.T, d time.Duration) func() timing {
 		}
 		_ = cmd.Wait()
 		return r
-	}
+	}, cmd.Process.Pid
 }
 
 // loopDoc is the daemon's GET /debug/v1/loop.
@@ -185,13 +186,19 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-// idleCPU is the share of one core the daemon uses over d.
-func idleCPU(t *testing.T, d *daemon, within time.Duration) float64 {
+// idleCPU is the share of one core the daemon uses over within, and
+// that of a process doing nothing but a 100 Hz time.Ticker over the same
+// window: the floor of a Go loop sampling every 10 ms on this machine.
+func idleCPU(t *testing.T, d *daemon, within time.Duration) (daemon, bare float64) {
 	time.Sleep(2 * time.Second) // measure after start-up, not during it
+	result, bpid := bareTickerProcess(t, within+time.Second)
+	time.Sleep(200 * time.Millisecond) // and after the child's start-up
 	pid := d.cmd.Process.Pid
-	c0, t0 := cpuTime(t, pid), time.Now()
+	c0, b0, t0 := cpuTime(t, pid), cpuTime(t, bpid), time.Now()
 	time.Sleep(within)
-	return 100 * float64(cpuTime(t, pid)-c0) / float64(time.Since(t0))
+	c1, b1, el := cpuTime(t, pid), cpuTime(t, bpid), time.Since(t0)
+	result()
+	return 100 * float64(c1-c0) / float64(el), 100 * float64(b1-b0) / float64(el)
 }
 
 // soakConfig is the e2e configuration with the simulated meters on or off
@@ -314,7 +321,7 @@ func mqttLoad(t *testing.T, url string, clients int, stop <-chan struct{}) int64
 // are measured, and prints one block of figures.
 func loadPhase(t *testing.T, d *daemon, name string, load func(stop <-chan struct{}) string) {
 	url := "tcp://" + d.mqtt
-	child := bareTickerProcess(t, *soakFor)
+	child, _ := bareTickerProcess(t, *soakFor)
 	stop := make(chan struct{})
 	inproc := make(chan timing, 1)
 	go func() { inproc <- bareTicker(stop) }()
@@ -349,8 +356,9 @@ func TestSoak(t *testing.T) {
 	for _, meters := range []bool{false, true} {
 		p := newPorts(t)
 		d := launch(t, t.TempDir(), soakConfig(t, p, meters), p.MQTT, "EVSE_LOG_LEVEL=info")
-		t.Logf("\n== idle, simulated meters %s: %.2f %% of a core over %v",
-			map[bool]string{false: "off", true: "on"}[meters], idleCPU(t, d, *soakFor), *soakFor)
+		own, bare := idleCPU(t, d, *soakFor)
+		t.Logf("\n== idle, simulated meters %s: %.2f %% of a core over %v (a bare 100 Hz Go ticker process: %.2f %%)",
+			map[bool]string{false: "off", true: "on"}[meters], own, *soakFor, bare)
 		_ = d.cmd.Process.Signal(os.Interrupt)
 		<-d.exited
 	}
