@@ -22,6 +22,29 @@ const (
 	httpMaxWait  = 5 * time.Second
 )
 
+// The side lane: /healthz and /debug/v1/loop, cheap reads that must
+// answer while the WebAPI is flooded (a health probe that times out
+// restarts the charger).
+const (
+	sideRate     = 100
+	sideBurst    = 20
+	sideInFlight = 2
+	sideMaxWait  = time.Second
+)
+
+// sideLane sends the given paths to side and everything else to main.
+func sideLane(main, side http.Handler, paths ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range paths {
+			if r.URL.Path == p {
+				side.ServeHTTP(w, r)
+				return
+			}
+		}
+		main.ServeHTTP(w, r)
+	})
+}
+
 // pacer admits requests at a steady rate with a burst and bounds how many
 // run at once.
 type pacer struct {

@@ -66,3 +66,34 @@ func TestPacerAnswersBusyAfterMaxWait(t *testing.T) {
 		t.Fatalf("second request: %d %q, want 503 with Retry-After", rec.Code, rec.Body.String())
 	}
 }
+
+// A health probe is answered while the WebAPI's lane is full.
+func TestSideLaneAnswersWhileTheMainLaneIsFull(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 1)
+	main := newPacer(1000, 10, 1, 5*time.Second).wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}))
+	side := newPacer(sideRate, sideBurst, sideInFlight, sideMaxWait).wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	h := sideLane(main, side, "/healthz")
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/webapi/v1/Status", nil))
+	<-started
+	done := make(chan int, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		done <- rec.Code
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusNoContent {
+			t.Fatalf("health probe: %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the health probe waited behind the WebAPI's lane")
+	}
+}

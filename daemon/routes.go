@@ -33,22 +33,18 @@ func (d *Daemon) buildAPI() error {
 
 // routes serves the WebAPI (with /healthz and /api/v1/status) and, with
 // the simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
-// timing. Every request is paced (pace.go).
+// timing. Every request is paced (pace.go); health probes and the loop's
+// timing have a lane of their own, so a flood of the WebAPI cannot make a
+// healthy daemon look dead.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
 	mux.Handle("/", d.web)
 	paced := newPacer(httpRate, httpBurst, httpInFlight, httpMaxWait).wrap(mux)
-	// The loop's timing is read beside the pace, so a soak can measure
-	// the loop while it floods the WebAPI; one reader at a time.
-	debug := newPacer(httpRate, httpBurst, 1, 0).wrap(loopHandler(d.ctrl))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/debug/v1/loop" {
-			debug.ServeHTTP(w, r)
-			return
-		}
-		paced.ServeHTTP(w, r)
-	})
+	side := http.NewServeMux()
+	side.Handle("/healthz", d.web)
+	side.Handle("/debug/v1/loop", loopHandler(d.ctrl))
+	return sideLane(paced, newPacer(sideRate, sideBurst, sideInFlight, sideMaxWait).wrap(side), "/healthz", "/debug/v1/loop")
 }
 
 // discoveryDevice describes this charger to Home Assistant.
