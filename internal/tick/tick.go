@@ -45,21 +45,3 @@ type Clock interface {
 
 // New returns a clock ticking every period from now.
 func New(period time.Duration) (Clock, error) { return newClock(period) }
-
-// schedule tracks the due instants of a clock that started at start.
-type schedule struct {
-	start  time.Time
-	period time.Duration
-	n      uint64 // ticks delivered or missed so far
-}
-
-// advance accounts for fired expirations and returns the earliest one's
-// due instant and how many came due after it.
-func (s *schedule) advance(fired uint64) (due time.Time, missed uint64) {
-	if fired == 0 {
-		fired = 1
-	}
-	due = s.start.Add(time.Duration(s.n+1) * s.period)
-	s.n += fired
-	return due, fired - 1
-}
