@@ -17,6 +17,12 @@ import (
 // only, since the broker allows everyone.
 const DefaultListen = "127.0.0.1:1883"
 
+// sysTopicInterval is how often (s) the broker refreshes its $SYS topics.
+// Each refresh reads the runtime's memory statistics, which stops the
+// world — the control loop's too — so once a minute, not mochi's once a
+// second.
+const sysTopicInterval = 60
+
 // Broker is a running embedded broker.
 type Broker struct {
 	srv       *mqtt.Server
@@ -30,7 +36,7 @@ type Broker struct {
 // live in memory only. mochi's own logging goes to log at warn and above.
 func Start(addr string, log zerolog.Logger) (*Broker, error) {
 	log = log.With().Str("component", "broker").Logger()
-	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log)})
+	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log), SysTopicResendInterval: sysTopicInterval})
 	// The embedded broker is a local convenience; access control belongs
 	// to a real broker (see the Mosquitto ACL in the docs).
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
