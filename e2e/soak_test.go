@@ -330,18 +330,20 @@ func loadPhase(t *testing.T, d *daemon, name string, load func(stop <-chan struc
 	loadDone := make(chan string, 1)
 	go func() { loadDone <- load(stop) }()
 	before := d.loop()
+	c0, t0 := cpuTime(t, d.cmd.Process.Pid), time.Now()
 	time.Sleep(*soakFor)
+	cpu := 100 * float64(cpuTime(t, d.cmd.Process.Pid)-c0) / float64(time.Since(t0))
 	after := d.loop()
 	close(stop)
 	what := <-loadDone
 	lat := <-cmds
 	c50, c99, cmax := quantiles(lat)
-	t.Logf("\n== %s (%v): %s\n"+
+	t.Logf("\n== %s (%v): %s; the daemon used %.1f %% of a core\n"+
 		"  daemon loop            %v\n"+
 		"  bare ticker, process   %v\n"+
 		"  bare ticker, in soak   %v\n"+
 		"  commands (MQTT, %4d)   p50 %5.2f ms  p99 %6.2f ms  max %6.2f ms",
-		name, *soakFor, what, loopWindow(before, after), child(), <-inproc,
+		name, *soakFor, what, cpu, loopWindow(before, after), child(), <-inproc,
 		len(lat), ms(c50), ms(c99), ms(cmax))
 }
 
