@@ -17,6 +17,12 @@ import (
 // only, where the broker may allow anonymous clients.
 const DefaultListen = "127.0.0.1:1883"
 
+// sysTopicInterval is how often (s) the broker refreshes its $SYS topics.
+// Each refresh reads the runtime's memory statistics, which stops the
+// world — the control loop's too — so once a minute, not mochi's once a
+// second.
+const sysTopicInterval = 60
+
 // Broker is a running embedded broker.
 type Broker struct {
 	srv       *mqtt.Server
@@ -55,7 +61,7 @@ func Start(addr string, log zerolog.Logger, opts ...Option) (*Broker, error) {
 	// publish took the daemon to 160 MB before).
 	caps.MaximumPacketSize = MaxPacketSize
 	caps.MaximumClients = MaxClients
-	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log), Capabilities: caps})
+	srv := mqtt.New(&mqtt.Options{Logger: newSlogLogger(log), Capabilities: caps, SysTopicResendInterval: sysTopicInterval})
 	// Beyond access to the broker there is no per-topic control: ACLs
 	// belong to a real broker (see the Mosquitto ACL in the docs).
 	var hook mqtt.Hook = new(auth.AllowHook)
@@ -65,6 +71,9 @@ func Start(addr string, log zerolog.Logger, opts ...Option) (*Broker, error) {
 	}
 	if err := srv.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
+	}
+	if err := srv.AddHook(newPaceHook(publishRate, publishBurst), nil); err != nil {
+		return nil, fmt.Errorf("broker: pace hook: %w", err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})
 	if err := srv.AddListener(tcp); err != nil {

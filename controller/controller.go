@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
+	looptick "github.com/evse-mqtt/evse-mqtt/internal/tick"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
@@ -32,9 +34,10 @@ type Controller struct {
 
 	setMu sync.Mutex // serialises settings writers (validate → persist → apply)
 
+	snap atomic.Pointer[Status] // the latest step's snapshot
+
 	mu     sync.RWMutex
 	m      *Machine
-	snap   Status
 	params Params
 	subs   map[chan struct{}]struct{}
 
@@ -42,6 +45,10 @@ type Controller struct {
 	onApplied []func(settings.Settings)
 
 	restart *pendingRestart // owned by the loop
+
+	// RunClock's timing, for /debug/v1/loop and the soak, and its clock.
+	stats LoopStats
+	clock atomic.Pointer[clockRef]
 }
 
 // pendingRestart is a Restart waiting for the contactor to open.
@@ -71,7 +78,7 @@ func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) 
 		board:   m.board,
 		persist: persist,
 		log:     log.With().Str("component", "controller").Logger(),
-		cmds:    make(chan func(time.Time)),
+		cmds:    make(chan func(time.Time), 16), // queued, then the loop is woken
 		meters:  make(chan meterUpdate, 8),
 		done:    make(chan struct{}),
 		m:       m,
@@ -82,31 +89,17 @@ func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) 
 
 // Run steps the machine on every tick until ctx ends, then halts the
 // hardware (contactor open, pilot steady). A panic also halts the
-// hardware before it propagates.
+// hardware before it propagates. The ticks are the machine's clock (tests
+// inject theirs); the daemon runs RunClock.
 func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 	defer close(c.done)
-	defer func() {
-		c.board.Halt()
-		if r := recover(); r != nil {
-			c.log.Error().Interface("panic", r).Msg("control loop panicked; hardware halted")
-			panic(r)
-		}
-	}()
+	defer c.haltOnPanic()
 	var now time.Time
 	var st Status
 	for {
 		select {
 		case <-ctx.Done():
-			// Halt through the machine so the last snapshot (and what MQTT
-			// publishes last) shows the safe state.
-			if !now.IsZero() {
-				c.m.Halt(now)
-				c.m.Snapshot(now, &st)
-				c.mu.Lock()
-				c.snap = st
-				c.mu.Unlock()
-				c.notify()
-			}
+			c.halt(now, &st)
 			return
 		case now = <-ticks:
 			c.step(now, &st)
@@ -117,6 +110,110 @@ func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 			c.step(now, &st)
 		}
 	}
+}
+
+// ---- The daemon's loop (RunClock) and its timing. ----
+
+// Clock is RunClock's time source; internal/tick implements it.
+type Clock interface {
+	// Wait blocks until the next tick or a Wake.
+	Wait() (looptick.Event, error)
+	// Wake makes the current or next Wait return (from any goroutine).
+	Wake()
+}
+
+// clockRef holds the running loop's Clock, for do to wake it.
+type clockRef struct{ Clock }
+
+// RunClock is Run on a real clock: this goroutine waits for the clock
+// itself — no goroutine hands it the tick — and on every tick calls
+// sample(now), which advances the hardware model (the simulator), then
+// steps the machine at now, the real time of the step, however late it
+// is. Commands wake it at once; meter readings wait for the next tick.
+// Each step's lateness against its due instant and the ticks that fell
+// due without a step are counted (LoopStats). A clock error halts the
+// hardware and ends the loop.
+func (c *Controller) RunClock(ctx context.Context, clk Clock, sample func(now time.Time)) {
+	defer close(c.done)
+	defer c.haltOnPanic()
+	c.clock.Store(&clockRef{clk})
+	stop := context.AfterFunc(ctx, clk.Wake)
+	defer stop()
+	var now time.Time
+	var st Status
+	for {
+		// Commands before the next wait: a Wake may have been for them.
+		select {
+		case <-ctx.Done():
+			c.halt(now, &st)
+			return
+		case f := <-c.cmds:
+			f(now)
+			c.step(now, &st)
+			continue
+		case u := <-c.meters:
+			c.m.SetMeter(u.n, u.r)
+			continue
+		default:
+		}
+		ev, err := clk.Wait()
+		if err != nil {
+			c.log.Error().Err(err).Msg("control loop clock failed; hardware halted")
+			c.halt(now, &st)
+			return
+		}
+		if !ev.Tick {
+			continue
+		}
+		now = time.Now()
+		if sample != nil {
+			sample(now)
+		}
+		c.step(now, &st)
+		c.stats.record(time.Since(ev.Due), ev.Missed)
+	}
+}
+
+// LoopStats returns RunClock's step count, the ticks that fell due
+// without a step, and how late the steps finished.
+func (c *Controller) LoopStats() LoopSnapshot { return c.stats.Snapshot() }
+
+// wake interrupts RunClock's wait so a queued command runs now.
+func (c *Controller) wake() {
+	if r := c.clock.Load(); r != nil {
+		r.Wake()
+	}
+}
+
+// halt is the loop's way out: through the machine, so the last snapshot
+// (and what MQTT publishes last) shows the safe state.
+func (c *Controller) halt(now time.Time, st *Status) {
+	if now.IsZero() {
+		return
+	}
+	c.m.Halt(now)
+	c.m.Snapshot(now, st)
+	c.publish(st)
+	c.notify()
+}
+
+func (c *Controller) haltOnPanic() {
+	c.board.Halt()
+	if r := recover(); r != nil {
+		c.log.Error().Interface("panic", r).Msg("control loop panicked; hardware halted")
+		panic(r)
+	}
+}
+
+// publish makes st the snapshot Status returns and reports whether it
+// differs from the previous one in a way subscribers hear about. Readers
+// load a pointer: no lock is shared between HTTP handlers and the loop.
+func (c *Controller) publish(st *Status) bool {
+	prev := c.snap.Load()
+	p := new(Status)
+	*p = *st
+	c.snap.Store(p)
+	return prev == nil || changed(prev, st)
 }
 
 func (c *Controller) step(now time.Time, st *Status) {
@@ -137,11 +234,7 @@ func (c *Controller) step(now time.Time, st *Status) {
 			c.log.Info().Str("was", prevFault.String()).Msg("fault cleared")
 		}
 	}
-	c.mu.Lock()
-	notify := changed(&c.snap, st)
-	c.snap = *st
-	c.mu.Unlock()
-	if notify {
+	if c.publish(st) {
 		c.notify()
 	}
 }
@@ -172,11 +265,13 @@ func (c *Controller) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-// Status returns the latest snapshot.
+// Status returns the latest snapshot (the zero Status before the first
+// step).
 func (c *Controller) Status() Status {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.snap
+	if p := c.snap.Load(); p != nil {
+		return *p
+	}
+	return Status{}
 }
 
 // Params returns the fixed parameters in force.
@@ -191,10 +286,22 @@ func (c *Controller) do(f func(now time.Time) error) error {
 	errc := make(chan error, 1)
 	select {
 	case c.cmds <- func(now time.Time) { errc <- f(now) }:
+		c.wake()
 	case <-c.done:
 		return ErrStopped
 	}
-	return <-errc
+	select {
+	case err := <-errc:
+		return err
+	case <-c.done:
+		// The loop ended; it may still have run f on its way out.
+		select {
+		case err := <-errc:
+			return err
+		default:
+			return ErrStopped
+		}
+	}
 }
 
 // Start starts a session (idempotent).

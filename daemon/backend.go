@@ -14,6 +14,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
+	"github.com/evse-mqtt/evse-mqtt/internal/tick"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/pspcharger"
@@ -85,13 +86,20 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 	d.svc = command.Services{Reset: d.restart, FactoryDefault: d.factoryDefault}
 
 	lctx, lcancel := context.WithCancel(ctx)
-	ticks := make(chan time.Time)
+	// The loop's goroutine waits for the clock itself and advances the
+	// simulator before each step: one wake-up per tick, and no hand-over
+	// for request handling to delay (README, "Control loop under load").
+	clk, err := tick.New(TickPeriod)
+	if err != nil {
+		lcancel()
+		return backend{}, fmt.Errorf("control loop clock: %w", err)
+	}
 	loopDone := make(chan struct{})
 	first, unsub := d.ctrl.Subscribe()
-	go d.tick(lctx, ticks)
 	go func() {
 		defer close(loopDone)
-		d.ctrl.Run(lctx, ticks)
+		defer clk.Close()
+		d.ctrl.RunClock(lctx, clk, d.sim.Tick)
 	}()
 	// Serve nothing before the loop has stepped once: /healthz and the
 	// WebAPI then always see a real snapshot.

@@ -224,26 +224,6 @@ func (d *Daemon) loadSettings(cfg config.Config) settings.Settings {
 // force (see controller.OnApplied).
 func (d *Daemon) addSettingsHook(h func(settings.Settings)) { d.ctrl.OnApplied(h) }
 
-// tick is the only clock of the control loop: it advances the simulator
-// and hands the same instant to the controller.
-func (d *Daemon) tick(ctx context.Context, ticks chan<- time.Time) {
-	t := time.NewTicker(TickPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			d.sim.Tick(now)
-			select {
-			case ticks <- now:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}
-}
-
 func (d *Daemon) energyLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

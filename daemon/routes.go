@@ -37,14 +37,23 @@ func (d *Daemon) buildAPI() error {
 }
 
 // routes serves the WebAPI (with /healthz and /api/v1/status) and, with
-// a simulator, /sim/v1/State.
+// a simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
+// timing. Every request is paced (pace.go); health probes and the loop's
+// timing have a lane of their own, so a flood of the WebAPI cannot make a
+// healthy daemon look dead.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	if s, ok := d.ch.(charger.Simulator); ok {
 		mux.Handle("/sim/v1/State", d.web.GuardWrites(s.SimHandler()))
 	}
 	mux.Handle("/", d.web)
-	return mux
+	paced := newPacer(httpRate, httpBurst, httpInFlight, httpMaxWait).wrap(mux)
+	side := http.NewServeMux()
+	side.Handle("/healthz", d.web)
+	if d.ctrl != nil { // the local controller; a bridged box has no loop here
+		side.Handle("/debug/v1/loop", loopHandler(d.ctrl))
+	}
+	return sideLane(paced, newPacer(sideRate, sideBurst, sideInFlight, sideMaxWait).wrap(side), "/healthz", "/debug/v1/loop")
 }
 
 // discoveryDevice describes this charger to Home Assistant: a bridged
