@@ -25,8 +25,10 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/httpserve"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
+	"github.com/evse-mqtt/evse-mqtt/metrics"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
+	"github.com/evse-mqtt/evse-mqtt/webui"
 )
 
 // TickPeriod is the control loop's period: pilot sampling, debouncing and
@@ -117,6 +119,9 @@ type Daemon struct {
 	meters *meters
 	table  *command.Table
 	web    *webapi.Server
+	ui     *webui.UI
+	// metrics exist before the loop starts: the ticker reports lateness.
+	metrics *metrics.Metrics
 
 	initMu  sync.Mutex
 	initial settings.Settings // the configuration's settings: what FactoryDefault restores
@@ -168,6 +173,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	ticks := make(chan time.Time)
 	loopDone := make(chan struct{})
 	first, unsub := d.ctrl.Subscribe()
+	d.metrics = d.newMetrics()
 	go d.tick(ctx, ticks)
 	go func() {
 		defer close(loopDone)
@@ -197,6 +203,7 @@ func (d *Daemon) run(ctx context.Context) error {
 		<-loopDone
 		return err
 	}
+	go d.ui.Run(ctx)
 	srv, ln, err := d.listenHTTP()
 	if err != nil {
 		cancel()
@@ -290,6 +297,9 @@ func (d *Daemon) tick(ctx context.Context, ticks chan<- time.Time) {
 			case <-ctx.Done():
 				return
 			}
+			// The loop takes a tick when its previous step is done: how
+			// late it took this one is the step lateness.
+			d.metrics.ObserveLateness(time.Since(now))
 		}
 	}
 }

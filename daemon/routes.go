@@ -6,8 +6,10 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
+	"github.com/evse-mqtt/evse-mqtt/openapi"
 	"github.com/evse-mqtt/evse-mqtt/units"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
+	"github.com/evse-mqtt/evse-mqtt/webui"
 )
 
 // buildAPI creates the command table and the WebAPI server on top of the
@@ -27,19 +29,27 @@ func (d *Daemon) buildAPI() error {
 		Version:     d.opts.Version,
 		Log:         d.log,
 		MQTT:        d.mqttState,
+		Session:     func(r *http.Request) bool { return d.ui.Session(r) },
 	})
 	if err != nil {
 		return err
 	}
 	d.web = web
-	return nil
+	d.ui, err = webui.New(webui.Options{Status: web.StatusJSON, Subscribe: d.ctrl.Subscribe, Login: web.Login,
+		BadCredentials: webapi.ErrBadCredentials, NeedsCredentials: web.NeedsCredentials, Log: d.log})
+	d.table.SetObserver(func(o command.Origin, r command.Reply) { d.metrics.Command(o.Surface, command.Result(r)) })
+	return err
 }
 
-// routes serves the WebAPI (with /healthz and /api/v1/status) and, with
-// the simulator, /sim/v1/State.
+// routes serves the WebAPI (with /healthz and /api/v1/status), the page
+// and its streams, /metrics, the OpenAPI description and, with the
+// simulator, /sim/v1/State.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
+	d.ui.Register(mux)
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.Handle("GET /api/openapi.json", openapi.Handler())
 	mux.Handle("/", d.web)
 	return mux
 }
@@ -49,7 +59,7 @@ func (d *Daemon) discoveryDevice() discovery.Device {
 	return discovery.Device{
 		ID:                 d.id,
 		SWVersion:          d.opts.Version,
-		ConfigURL:          d.webURL() + "/webapi/v1/Status",
+		ConfigURL:          d.webURL() + "/",
 		Base:               d.cfg.MQTT.WithDeviceID(d.id).BaseTopic,
 		HardwareMaxCurrent: units.Amps(d.cfg.Hardware.MaxCurrent),
 		MaxPhaseCurrent:    250,
