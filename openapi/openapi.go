@@ -25,3 +25,25 @@ func Handler() http.Handler {
 		w.Write(document)
 	})
 }
+
+// Paths lists, one a line, every path the daemon serves apart from the
+// page's files (/, /app.js, /app.css) and the simulator's /sim/v1/State:
+// the description must describe exactly these (a test checks).
+const Paths = `
+/webapi/v1/Status
+/webapi/v1/Meter1
+/webapi/v1/Meter2
+/webapi/v1/SystemConfig
+/webapi/v1/SystemInfo
+/webapi/v1/EvseCtrl
+/api/v1/status
+/api/v1/events
+/api/v1/history
+/api/v1/log
+/api/v1/session
+/api/v1/login
+/api/v1/logout
+/healthz
+/metrics
+/api/openapi.json
+`
