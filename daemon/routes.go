@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
@@ -41,17 +42,34 @@ func (d *Daemon) buildAPI() error {
 	return err
 }
 
+// RoutePatterns are every pattern the daemon's mux serves; "/" is the
+// WebAPI, which answers its own paths (openapi.Paths) and a JSON 404.
+// routes refuses to register a pattern missing here, so the guard audit
+// (e2e/audit_test.go), which writes to every one, cannot miss a route.
+var RoutePatterns = append(append([]string{"/sim/v1/State"}, webui.Patterns...),
+	"GET /metrics", "GET /api/openapi.json", "/")
+
 // routes serves the WebAPI (with /healthz and /api/v1/status), the page
 // and its streams, /metrics, the OpenAPI description and, with the
 // simulator, /sim/v1/State.
 func (d *Daemon) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := listedMux{http.NewServeMux()}
 	mux.Handle("/sim/v1/State", d.web.GuardWrites(simHandler(d.sim)))
 	d.ui.Register(mux)
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.Handle("GET /api/openapi.json", openapi.Handler())
 	mux.Handle("/", d.web)
-	return mux
+	return mux.ServeMux
+}
+
+// listedMux registers only the patterns of RoutePatterns.
+type listedMux struct{ *http.ServeMux }
+
+func (m listedMux) Handle(pattern string, h http.Handler) {
+	if !slices.Contains(RoutePatterns, pattern) {
+		panic("daemon: route " + pattern + " is not in RoutePatterns (the guard audit enumerates them)")
+	}
+	m.ServeMux.Handle(pattern, h)
 }
 
 // discoveryDevice describes this charger to Home Assistant.

@@ -107,25 +107,25 @@ func New(o Options) (*UI, error) {
 // (webapi.Options.Session).
 func (u *UI) Session(r *http.Request) bool { return u.sessions.Valid(r) }
 
-// Register adds the page's routes to mux. The WebAPI keeps every other
-// path.
-func (u *UI) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", u.serveFile("index.html"))
-	mux.HandleFunc("GET /app.js", u.serveFile("app.js"))
-	mux.HandleFunc("GET /app.css", u.serveFile("app.css"))
-	mux.HandleFunc("/api/v1/events", u.serveEvents)
-	mux.HandleFunc("/api/v1/history", u.serveHistory)
-	mux.HandleFunc("/api/v1/log", u.serveLog)
-	mux.HandleFunc("/api/v1/session", u.serveSession)
-	mux.HandleFunc("/api/v1/login", u.serveLogin)
-	mux.HandleFunc("/api/v1/logout", u.serveLogout)
+// Mux is where Register adds routes: an *http.ServeMux, or the daemon's
+// registrar that also checks its list of routes.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
 }
 
-// Routes lists the paths Register adds, for the guard's audit.
-func Routes() []string {
-	return []string{"/", "/app.js", "/app.css", "/api/v1/events", "/api/v1/history", "/api/v1/log",
-		"/api/v1/session", "/api/v1/login", "/api/v1/logout"}
+// Register adds the page's routes (Patterns) to mux. The WebAPI keeps
+// every other path.
+func (u *UI) Register(mux Mux) {
+	hs := []http.HandlerFunc{u.serveFile("index.html"), u.serveFile("app.js"), u.serveFile("app.css"),
+		u.serveEvents, u.serveHistory, u.serveLog, u.serveSession, u.serveLogin, u.serveLogout}
+	for i, p := range Patterns {
+		mux.Handle(p, hs[i])
+	}
 }
+
+// Patterns are the mux patterns Register adds, in order.
+var Patterns = []string{"GET /{$}", "GET /app.js", "GET /app.css", "/api/v1/events", "/api/v1/history", "/api/v1/log",
+	"/api/v1/session", "/api/v1/login", "/api/v1/logout"}
 
 // serveFile serves one embedded file with headers that keep the page to
 // itself: no script, style or connection beyond this origin.
