@@ -67,6 +67,7 @@ function connect() {
     const d = JSON.parse(ev.data);
     const changed = !last || last.state !== d.state || last.fault !== d.fault || last.limit_source !== d.limit_source;
     render(d);
+    drawLive(false);
     window.evseLastEvent = performance.now();
     if (changed && !$('view-log').hidden) loadLog();
   });
@@ -169,10 +170,18 @@ async function loadLog() {
 }
 
 // ---- chart of the last hour ----
+// The server keeps a sample every 10 s; the live point is drawn on top,
+// at most once a second.
+let hist = [], drawnAt = 0;
 async function loadChart() {
-  let h;
-  try { h = await (await fetch('/api/v1/history')).json(); } catch (e) { return; }
-  draw($('chart'), h.samples || []);
+  try { hist = (await (await fetch('/api/v1/history')).json()).samples || []; } catch (e) { return; }
+  drawLive(true);
+}
+function drawLive(force) {
+  if (!force && Date.now() - drawnAt < 1000) return;
+  drawnAt = Date.now();
+  const s = last ? hist.concat([{ at: last.at, power_w: last.actual_power_w, offered_a: last.current_limit_a, available_w: last.power_available_w }]) : hist;
+  draw($('chart'), s);
 }
 function draw(c, s) {
   const g = c.getContext('2d'), W = c.width, H = c.height, L = 50, R = 40, T = 10, B = 22;
