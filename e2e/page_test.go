@@ -345,6 +345,8 @@ func TestPageInBrowser(t *testing.T) {
 		return ""
 	})
 	waitJS(t, ctx, `document.getElementById('state').textContent === 'charging' && document.getElementById('start').textContent === 'Stop'`, 5*time.Second)
+	waitJS(t, ctx, `Number(document.getElementById('power').textContent) > 0`, 10*time.Second)
+	screenshot(t, ctx, shots, "charging")
 
 	// An out-of-range current: the server's reason next to the field,
 	// nothing changed.

@@ -69,6 +69,7 @@ function connect() {
     render(d);
     drawLive(false);
     window.evseLastEvent = performance.now();
+    if (!window.evseFirstEvent) window.evseFirstEvent = window.evseLastEvent; // for the benchmark
     if (changed && !$('view-log').hidden) loadLog();
   });
   es.onopen = () => { $('link').textContent = 'live'; $('link').classList.remove('off'); };
