@@ -23,7 +23,8 @@ type parsed struct {
 // only when every object is good — applies the settings change (through
 // the controller, which persists first) and the control commands in table
 // order.
-func (t *Table) run(req map[string]json.RawMessage, o Origin, groups ...Group) Reply {
+func (t *Table) run(req map[string]json.RawMessage, o Origin, groups ...Group) (out Reply) {
+	defer func() { t.observe(o, out) }()
 	if r, bad := checkShape(req); bad {
 		return r
 	}

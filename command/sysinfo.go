@@ -46,7 +46,8 @@ var serviceCodes = []string{SCodeReset, SCodeFactoryDefault, SCodeWiFiSetToAP}
 // answered under its own name, as the guide shows: {"Reset":"Performing"}.
 // Firmware updates come as a new release or container image, so the
 // update toggles and WiFiSetToAP answer "not supported".
-func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) Reply {
+func (t *Table) SystemInfo(req map[string]json.RawMessage, o Origin) (rep Reply) {
+	defer func() { t.observe(o, rep) }()
 	if r, bad := checkShape(req); bad {
 		return r
 	}

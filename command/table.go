@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,6 +56,7 @@ type Table struct {
 	now func() time.Time // for rate-limiting logs only; tests set it
 
 	oversize oversizeLog
+	observer atomic.Pointer[Observer] // see observe.go
 }
 
 // New returns the table for ctl.

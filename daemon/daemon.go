@@ -27,8 +27,10 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/httpserve"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
+	"github.com/evse-mqtt/evse-mqtt/metrics"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
+	"github.com/evse-mqtt/evse-mqtt/webui"
 )
 
 // TickPeriod is the control loop's period: pilot sampling, debouncing and
@@ -112,16 +114,18 @@ type Daemon struct {
 	id      string
 	started time.Time
 
-	store  *settings.Store
-	energy *energyCounter
-	sim    *sim.Sim
-	ctrl   *controller.Controller // the local backend; nil when bridging a box
-	meters *meters
-	ch     charger.Charger // the backend the surfaces serve
-	docs   meterSource     // its meters' documents
-	svc    command.Services
-	table  *command.Table
-	web    *webapi.Server
+	store   *settings.Store
+	energy  *energyCounter
+	sim     *sim.Sim
+	ctrl    *controller.Controller // the local backend; nil when bridging a box
+	meters  *meters
+	ch      charger.Charger // the backend the surfaces serve
+	docs    meterSource     // its meters' documents
+	svc     command.Services
+	table   *command.Table
+	web     *webapi.Server
+	ui      *webui.UI
+	metrics *metrics.Metrics
 
 	initMu  sync.Mutex
 	initial settings.Settings // the configuration's settings: what FactoryDefault restores
@@ -157,6 +161,7 @@ func (d *Daemon) run(ctx context.Context) error {
 		b.wait()
 		return err
 	}
+	go d.ui.Run(ctx)
 	srv, ln, err := d.listenHTTP()
 	if err != nil {
 		cancel()

@@ -3,12 +3,15 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
+	"github.com/evse-mqtt/evse-mqtt/openapi"
 	"github.com/evse-mqtt/evse-mqtt/units"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
+	"github.com/evse-mqtt/evse-mqtt/webui"
 )
 
 // buildAPI creates the command table and the WebAPI server on top of the
@@ -28,32 +31,59 @@ func (d *Daemon) buildAPI() error {
 		Version:     d.opts.Version,
 		Log:         d.log,
 		MQTT:        d.mqttState,
+		Session:     func(r *http.Request) bool { return d.ui.Session(r) },
 	})
 	if err != nil {
 		return err
 	}
 	d.web = web
-	return nil
+	d.ui, err = webui.New(webui.Options{Status: web.StatusJSON, Subscribe: d.ch.Subscribe, Login: web.Login,
+		BadCredentials: webapi.ErrBadCredentials, NeedsCredentials: web.NeedsCredentials, Log: d.log})
+	d.metrics = d.newMetrics()
+	d.table.SetObserver(func(o command.Origin, r command.Reply) { d.metrics.Command(o.Surface, command.Result(r)) })
+	return err
 }
 
-// routes serves the WebAPI (with /healthz and /api/v1/status) and, with
-// a simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
+// RoutePatterns are every pattern the daemon's mux serves; "/" is the
+// WebAPI, which answers its own paths (openapi.Paths) and a JSON 404.
+// routes refuses to register a pattern missing here, so the guard audit
+// (e2e/audit_test.go), which writes to every one, cannot miss a route.
+// /healthz and /debug/v1/loop are served GET-only in a lane of their own.
+var RoutePatterns = append(append([]string{"/sim/v1/State"}, webui.Patterns...),
+	"GET /metrics", "GET /api/openapi.json", "/")
+
+// routes serves the WebAPI (with /healthz and /api/v1/status), the page
+// and its streams, /metrics, the OpenAPI description and, with a
+// simulator, /sim/v1/State; /debug/v1/loop shows the control loop's
 // timing. Every request is paced (pace.go); health probes and the loop's
 // timing have a lane of their own, so a flood of the WebAPI cannot make a
 // healthy daemon look dead.
 func (d *Daemon) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := listedMux{http.NewServeMux()}
 	if s, ok := d.ch.(charger.Simulator); ok {
 		mux.Handle("/sim/v1/State", d.web.GuardWrites(s.SimHandler()))
 	}
+	d.ui.Register(mux)
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.Handle("GET /api/openapi.json", openapi.Handler())
 	mux.Handle("/", d.web)
-	paced := newPacer(httpRate, httpBurst, httpInFlight, httpMaxWait).wrap(mux)
+	paced := newPacer(httpRate, httpBurst, httpInFlight, httpMaxWait).wrap(mux.ServeMux)
 	side := http.NewServeMux()
 	side.Handle("/healthz", d.web)
 	if d.ctrl != nil { // the local controller; a bridged box has no loop here
 		side.Handle("/debug/v1/loop", loopHandler(d.ctrl))
 	}
 	return sideLane(paced, newPacer(sideRate, sideBurst, sideInFlight, sideMaxWait).wrap(side), "/healthz", "/debug/v1/loop")
+}
+
+// listedMux registers only the patterns of RoutePatterns.
+type listedMux struct{ *http.ServeMux }
+
+func (m listedMux) Handle(pattern string, h http.Handler) {
+	if !slices.Contains(RoutePatterns, pattern) {
+		panic("daemon: route " + pattern + " is not in RoutePatterns (the guard audit enumerates them)")
+	}
+	m.ServeMux.Handle(pattern, h)
 }
 
 // discoveryDevice describes this charger to Home Assistant: a bridged
@@ -78,7 +108,7 @@ func (d *Daemon) discoveryDevice() discovery.Device {
 	return discovery.Device{
 		ID:                 d.id,
 		SWVersion:          d.opts.Version,
-		ConfigURL:          d.webURL() + "/webapi/v1/Status",
+		ConfigURL:          d.webURL() + "/",
 		Base:               d.cfg.MQTT.WithDeviceID(d.id).BaseTopic,
 		HardwareMaxCurrent: units.Amps(d.cfg.Hardware.MaxCurrent),
 		MaxPhaseCurrent:    250,

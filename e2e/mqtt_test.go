@@ -93,11 +93,23 @@ func TestMQTTRetainedStateAndDiscovery(t *testing.T) {
 	if payloads[base+"/availability"] != "online" {
 		t.Fatalf("availability %q", payloads[base+"/availability"])
 	}
+	pageLinked := false
 	for topic, p := range configs {
 		var c map[string]any
 		if err := json.Unmarshal([]byte(p), &c); err != nil || c["unique_id"] == nil {
 			t.Fatalf("%s: not a discovery config: %s", topic, p)
 		}
+		// Home Assistant's device page links to the charger's own page.
+		if dev, ok := c["device"].(map[string]any); ok && dev["configuration_url"] != nil {
+			u, _ := dev["configuration_url"].(string)
+			if !strings.HasPrefix(u, "http://") || !strings.HasSuffix(u, "/") || strings.Contains(u, "/webapi/") {
+				t.Errorf("%s: configuration_url %q, want the page at /", topic, u)
+			}
+			pageLinked = true
+		}
+	}
+	if !pageLinked {
+		t.Error("no discovery config names the device's configuration_url")
 	}
 }
 

@@ -37,11 +37,34 @@ type extendedDoc struct {
 	Locked            bool      `json:"locked"`
 	At                time.Time `json:"at"`
 
+	// The session: whether one is started, its energy and its length.
+	ChargerStarted  bool    `json:"charger_started"`
+	ChargeBoosted   bool    `json:"charge_boosted"`
+	SessionEnergy   float64 `json:"session_energy_wh"`
+	SessionDuration int64   `json:"session_duration_s"`
+	LifetimeEnergy  float64 `json:"lifetime_energy_wh"` // since the process started
+
+	// Meters is each meter's reading-error gauge (the vendor's
+	// Meter1Status/Meter2Status): 0 while it reads cleanly.
+	Meters meterHealth `json:"meters"`
+
 	// MQTT is the broker connection; absent when the daemon has no MQTT.
 	MQTT *MQTTState `json:"mqtt,omitempty"`
 }
 
+// meterHealth is the meters' reading-error gauges.
+type meterHealth struct {
+	Meter1Errors int `json:"meter1_errors"`
+	Meter2Errors int `json:"meter2_errors"`
+}
+
 func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
+	writeRaw(w, http.StatusOK, s.StatusJSON())
+}
+
+// StatusJSON is the GET /api/v1/status document, for other surfaces that
+// push it (the page's event stream): one renderer, so they cannot drift.
+func (s *Server) StatusJSON() []byte {
 	st := s.o.Controller.Status()
 	d := extendedDoc{
 		State:             st.State.String(),
@@ -63,6 +86,12 @@ func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
 		ContactorFeedback: st.ContactorFeedback,
 		Locked:            st.Locked,
 		At:                st.At,
+		ChargerStarted:    st.ChargerStarted,
+		ChargeBoosted:     st.ChargeBoosted,
+		SessionEnergy:     round(float64(st.Energy)/3600, 1),
+		SessionDuration:   int64(st.Duration / time.Second),
+		LifetimeEnergy:    round(float64(st.LifetimeEnergy)/3600, 1),
+		Meters:            meterHealth{s.meterStatus(1), s.meterStatus(2)},
 	}
 	if st.Fault != 0 {
 		d.Fault = st.Fault.String()
@@ -81,5 +110,5 @@ func (s *Server) getExtended(w http.ResponseWriter, _ *http.Request) {
 		d.LeaseExpires = &end
 		d.LeaseRemainingMs = max(end.Sub(st.At).Milliseconds(), 0)
 	}
-	writeJSON(w, http.StatusOK, d)
+	return encode(d)
 }

@@ -59,6 +59,7 @@ type rigOpt struct {
 	params   func(*controller.Params)
 	dir      string // reuse a state dir (restart)
 	mqtt     func() MQTTState
+	session  func(*http.Request) bool
 }
 
 func newRig(t testing.TB, o rigOpt) *rig {
@@ -113,6 +114,7 @@ func newRig(t testing.TB, o rigOpt) *rig {
 		MeterStatus: func(n int) int { return n - 1 },
 		Started:     r.start, Now: func() time.Time { return r.now }, Version: "0.1.0", Host: r.host,
 		MQTT:     o.mqtt,
+		Session:  o.session,
 		Hostname: "evse-garage.fritz.box",
 	})
 	if err != nil {

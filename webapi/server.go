@@ -61,6 +61,12 @@ type Options struct {
 	// MQTT reports the broker connection for /healthz (degraded while it
 	// is down) and /api/v1/status; nil: the daemon has no MQTT.
 	MQTT func() MQTTState
+	// Session reports whether a request carries a live session of the
+	// local page (a cookie it got by logging in with these same
+	// credentials, see Login). It is consulted only where credentials
+	// are needed, after the Host, cross-origin and network checks; nil:
+	// no sessions.
+	Session func(r *http.Request) bool
 }
 
 // Server is the WebAPI's http.Handler.
@@ -187,7 +193,7 @@ func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr,
 	if s.guard.trusted(remote) {
 		return remote, true
 	}
-	if !s.guard.authorised(r) {
+	if !s.guard.authorised(r) && (s.o.Session == nil || !s.o.Session(r)) {
 		w.Header().Set("WWW-Authenticate", s.guard.challenge())
 		writeError(w, http.StatusUnauthorized, "authentication required: writes from "+remote.String()+
 			` need "Authorization: Bearer <token>" (the daemon logs at start where its token file is) or the configured Basic credentials`)
