@@ -123,3 +123,34 @@ func TestRCMTripOpensInTheSameStep(t *testing.T) {
 		t.Fatalf("second session: %d tests, charging %v; want a new test and charging", r.rcm.started, r.st.ContactorFeedback)
 	}
 }
+
+// TestRCMPendingTestHoldsTheContactorOpen: until the self-test has
+// passed, a car in C does not get the contactor.
+func TestRCMPendingTestHoldsTheContactorOpen(t *testing.T) {
+	r := newRCMRig(t, true)
+	slow := &slowRCM{} // its test runs until done is set
+	r.m.board.RCM = slow
+	r.plug()
+	for i := 0; i < 300; i++ {
+		r.step()
+		if r.st.ContactorClosed || r.sim.State().Contactor {
+			t.Fatalf("contactor closed %v after the plug-in with the RCM test still running", time.Duration(i)*tick)
+		}
+	}
+	if !slow.started || r.st.Level != LevelC {
+		t.Fatalf("test started %v, level %v: want a car in C waiting for the test", slow.started, r.st.Level)
+	}
+	slow.done = true
+	for i := 0; i < 100 && !r.st.ContactorClosed; i++ {
+		r.step()
+	}
+	if !r.st.ContactorClosed {
+		t.Fatal("contactor not closed once the test passed")
+	}
+}
+
+type slowRCM struct{ started, done bool }
+
+func (s *slowRCM) Tripped() bool            { return false }
+func (s *slowRCM) StartTest()               { s.started = true }
+func (s *slowRCM) TestResult() (bool, bool) { return s.done, s.done }

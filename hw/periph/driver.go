@@ -60,12 +60,14 @@ type Driver struct {
 	closers  []io.Closer
 	outputs  []func() // drive one output safe
 
-	mu      sync.Mutex
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	n       int // sampler passes, for the PP's slower pace
-	onEdge  func()
-	started bool
+	mu       sync.Mutex
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	n        int // sampler passes, for the PP's slower pace
+	onEdge   func()
+	started  bool
+	watching bool
+	closed   bool
 }
 
 type edgeWatch struct {
@@ -263,18 +265,43 @@ func (d *Driver) SampleOnce() error {
 
 // Start runs the sampler and the input watchers until Close.
 func (d *Driver) Start() {
+	if d.begin() {
+		d.wg.Add(1)
+		go d.sampler()
+	}
+	d.WatchInputs()
+}
+
+// WatchInputs starts only the EPO and RCM edge watchers (Start does it
+// too); tests drive the sampler themselves with SampleOnce.
+func (d *Driver) WatchInputs() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.started {
+	if d.watching {
 		return
 	}
-	d.started = true
-	d.stop = make(chan struct{})
-	d.wg.Add(1 + len(d.edgePins))
-	go d.sampler()
+	d.watching = true
+	if d.stop == nil {
+		d.stop = make(chan struct{})
+	}
+	d.wg.Add(len(d.edgePins))
 	for _, w := range d.edgePins {
 		go d.watch(w)
 	}
+}
+
+// begin marks the sampler started; false when it already runs.
+func (d *Driver) begin() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return false
+	}
+	d.started = true
+	if d.stop == nil {
+		d.stop = make(chan struct{})
+	}
+	return true
 }
 
 // burst is how long the sampler reads at full rate in each window: two
@@ -359,9 +386,9 @@ func (d *Driver) halt() {
 // buses. It is safe to call more than once.
 func (d *Driver) Close() error {
 	d.mu.Lock()
-	if d.started {
+	if d.stop != nil && !d.closed {
 		close(d.stop)
-		d.started = false
+		d.closed = true
 	}
 	d.mu.Unlock()
 	d.wg.Wait()

@@ -153,11 +153,11 @@ func TestADS1115PeakDetectors(t *testing.T) {
 		return []i2ctest.IO{{Addr: 0x48, W: conf(ch)}, {Addr: 0x48, W: []byte{0x00}, R: conv(adc)}}
 	}
 	var ops []i2ctest.IO
-	ops = append(ops, read(0, 12)...)           // probe
-	ops = append(ops, read(0, 6)...)            // high peak: C
-	ops = append(ops, read(1, -12)...)          // low peak: diode present
-	ops = append(ops, read(0, 6)...)            // C
-	ops = append(ops, read(1, -6)...)           // low only −6 V: no diode
+	ops = append(ops, read(0, 12)...)  // probe
+	ops = append(ops, read(0, 6)...)   // high peak: C
+	ops = append(ops, read(1, -12)...) // low peak: diode present
+	ops = append(ops, read(0, 6)...)   // C
+	ops = append(ops, read(1, -6)...)  // low only −6 V: no diode
 	pb := &i2ctest.Playback{Ops: ops}
 	clock := periphtest.NewClock(epoch)
 	d, err := periph.Open(cfg, periph.Parts{Pin: pinsOf(pins), I2C: func(string) (i2c.BusCloser, error) { return pb, nil }, Now: clock.Now}, periph.Options{})

@@ -68,17 +68,21 @@ type Circuit struct {
 	rcmTest   bool
 	rcmTrip   bool
 	rcmBroken bool
+	rcmSeen   bool // the driver read the monitor's response to its latest test
 	c2Cmd     bool
 	c2Fault   string // "", "weld", "open"
 	servo     bool   // last lock command was a servo position
 	onC1      func(closed bool)
 	reads     int
+	stepUs    float64 // ADC sampling interval in µs; 0: random phases
+	phaseUs   float64 // where in the PWM period the next sample falls
 }
 
 // New wires a circuit for cfg around s; seed drives the phase at which
 // the ADC catches the PWM wave and the noise.
 func New(s *sim.Sim, cfg periph.Config, clock *Clock, seed int64) *Circuit {
-	c := &Circuit{Sim: s, Clock: clock, cfg: cfg, board: s.Board(), rnd: rand.New(rand.NewSource(seed)), duty: 1000, pins: map[string]*Pin{}}
+	c := &Circuit{Sim: s, Clock: clock, cfg: cfg, board: s.Board(), rnd: rand.New(rand.NewSource(seed)), duty: 1000, pins: map[string]*Pin{}, stepUs: 37}
+	c.phaseUs = c.rnd.Float64() * 1000
 	for _, n := range []string{PinPWM, PinC1, PinC1FB, PinC2, PinC2FB, PinLock, PinUnlock, PinLockFB, PinEPO, PinRCMFault, PinRCMTest} {
 		c.pins[n] = &Pin{Pin: gpiotest.Pin{N: n, EdgesChan: make(chan gpio.Level, 16)}, c: c}
 	}
@@ -99,6 +103,11 @@ func (c *Circuit) Parts() periph.Parts {
 		AfterFunc: c.Clock.AfterFunc,
 	}
 }
+
+// SetRandomPhases makes every ADC reading catch the PWM wave at a random
+// phase; by default readings follow each other every 37 µs (with 5 µs
+// of jitter) from a random start, as a sampler reading at full rate does.
+func (c *Circuit) SetRandomPhases() { c.mu.Lock(); c.stepUs = 0; c.mu.Unlock() }
 
 // SetNoise sets the ± amplitude of the pilot sense's noise, V.
 func (c *Circuit) SetNoise(v float64) { c.mu.Lock(); c.noise = v; c.mu.Unlock() }
@@ -145,6 +154,14 @@ func (c *Circuit) PWM(name string) (gpio.Duty, physic.Frequency) {
 // Reads counts the ADC conversions the driver made.
 func (c *Circuit) Reads() int { c.mu.Lock(); defer c.mu.Unlock(); return c.reads }
 
+// RCMTestSeen reports whether the driver has read the monitor's fault
+// output asserted while driving its test input, since the latest test
+// started or ForgetRCMTest.
+func (c *Circuit) RCMTestSeen() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.rcmSeen }
+
+// ForgetRCMTest clears RCMTestSeen (a new plug-in needs a new test).
+func (c *Circuit) ForgetRCMTest() { c.mu.Lock(); c.rcmSeen = false; c.mu.Unlock() }
+
 // RCMTesting reports whether the driver holds the RCM's test input.
 func (c *Circuit) RCMTesting() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.rcmTest }
 
@@ -184,7 +201,11 @@ func (c *Circuit) out(p *Pin, l gpio.Level) {
 		}
 	case PinRCMTest:
 		c.mu.Lock()
-		c.rcmTest = asserted(l, cfg.RCM.TestActiveLow)
+		t := asserted(l, cfg.RCM.TestActiveLow)
+		if t && !c.rcmTest {
+			c.rcmSeen = false
+		}
+		c.rcmTest = t
 		c.mu.Unlock()
 	}
 }
@@ -253,6 +274,9 @@ func (c *Circuit) in(p *Pin) gpio.Level {
 	case PinRCMFault:
 		c.mu.Lock()
 		f := c.rcmTrip || c.rcmTest && !c.rcmBroken
+		if f && c.rcmTest {
+			c.rcmSeen = true
+		}
 		c.mu.Unlock()
 		return levelOf(f, cfg.RCM.FaultActiveLow)
 	}
@@ -269,7 +293,12 @@ func (c *Circuit) adc(ch int) float64 {
 		s := c.board.Pilot.Sample()
 		c.mu.Lock()
 		v := float64(s.High)
-		if c.duty > 0 && c.duty < 1000 && c.rnd.Intn(1000) >= c.duty {
+		phase := c.rnd.Float64() * 1000
+		if c.stepUs > 0 {
+			c.phaseUs = math.Mod(c.phaseUs+c.stepUs+10*c.rnd.Float64()-5, 1000)
+			phase = c.phaseUs
+		}
+		if c.duty > 0 && c.duty < 1000 && phase >= float64(c.duty) {
 			v = float64(s.Low) // caught in the low phase
 		}
 		v += c.noise * (2*c.rnd.Float64() - 1)
