@@ -23,6 +23,7 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/bridge"
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw/periph"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -64,9 +65,11 @@ type HTTP struct {
 
 // Hardware describes the installation.
 type Hardware struct {
-	Driver      string `yaml:"driver"`      // "sim" (the only driver in this version)
+	Driver      string `yaml:"driver"`      // "sim", or "periph" for real pins (hw/periph)
 	MaxCurrent  int    `yaml:"max_current"` // per phase, A: the supply and wiring limit
 	Ventilation bool   `yaml:"ventilation"` // state D may charge
+	// Periph is the board's wiring with driver: periph (docs/hardware.md).
+	Periph periph.Config `yaml:"periph"`
 }
 
 // Limiter tunes power limiting.
@@ -124,7 +127,7 @@ func Defaults() Config {
 	return Config{
 		Log:      Log{Level: "info", Format: "auto"},
 		HTTP:     HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
-		Hardware: Hardware{Driver: "sim", MaxCurrent: 32},
+		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, Periph: periph.Defaults()},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
@@ -193,8 +196,12 @@ func (c Config) Validate() error {
 	for _, e := range c.HTTP.Config.Validate("http.") {
 		es = append(es, e)
 	}
-	if c.Hardware.Driver != "sim" {
-		add("hardware.driver", "only \"sim\" is available in this version, got %q", c.Hardware.Driver)
+	switch c.Hardware.Driver {
+	case "sim":
+	case "periph":
+		es = append(es, c.Hardware.Periph.Validate("hardware.periph.")...)
+	default:
+		add("hardware.driver", "must be sim or periph, got %q", c.Hardware.Driver)
 	}
 	if c.Hardware.MaxCurrent < settings.MinCurrent || c.Hardware.MaxCurrent > 80 {
 		add("hardware.max_current", "must be %d…80 A, got %d", settings.MinCurrent, c.Hardware.MaxCurrent)

@@ -161,7 +161,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer cancel()
 
 	d.sim = sim.New(time.Now())
-	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
+	board, closeHW, err := d.openBoard(s)
+	if err != nil {
+		return err
+	}
+	defer closeHW() // after the loop has halted the board: outputs safe on every way out
+	m := controller.NewMachine(board, cfg.Params(), s)
 	d.ctrl = controller.New(m, d.store.Save, d.log)
 	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
 
