@@ -55,3 +55,27 @@ func TestPeriphFailsFastWithoutPins(t *testing.T) {
 	}
 	t.Logf("refused after %v with exit code %d", took, exit.ExitCode())
 }
+
+// TestHWCheckSubcommand: hwcheck needs a periph configuration, and on a
+// machine without the pins says which are missing.
+func TestHWCheckSubcommand(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, extra string
+		code        int
+		want        string
+	}{
+		{"simulator", "", 2, "hardware.driver is not periph"},
+		{"no pins", "hardware:\n  driver: periph\n  periph:\n    pilot: {pwm_pin: GPIO18}\n    contactor: {pin: GPIO23, feedback_pin: GPIO24}\n", 1, `hardware.periph.pilot.pwm_pin: no pin "GPIO18" on this machine`},
+	} {
+		cfg := writeConfig(t, dir, newPorts(t), c.extra)
+		cmd := exec.Command(binary, "hwcheck", "--pulse", "--config", cfg)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != c.code || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%s: exit %v, stderr %q; want code %d and %q", c.name, err, stderr.String(), c.code, c.want)
+		}
+	}
+}
