@@ -3,11 +3,13 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/command"
 	"github.com/evse-mqtt/evse-mqtt/discovery"
 	"github.com/evse-mqtt/evse-mqtt/units"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
+	"github.com/evse-mqtt/evse-mqtt/wifiinfo"
 )
 
 // buildAPI creates the command table and the WebAPI server on top of the
@@ -27,6 +29,7 @@ func (d *Daemon) buildAPI() error {
 		Version:     d.opts.Version,
 		Log:         d.log,
 		MQTT:        d.mqttState,
+		Host:        wifiinfo.New(webapi.NewSystemHost("/proc", time.Now), time.Now), // SSID via nl80211
 	})
 	if err != nil {
 		return err
