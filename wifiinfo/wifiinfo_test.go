@@ -10,8 +10,8 @@ import (
 type baseHost struct{}
 
 func (baseHost) WiFi() (string, int, int, bool) { return "wlan0", -60, 57, true }
-func (baseHost) MAC() string                   { return "AA:BB:CC:DD:EE:FF" }
-func (baseHost) Heap() (uint64, uint64)        { return 1, 2 }
+func (baseHost) MAC() string                    { return "AA:BB:CC:DD:EE:FF" }
+func (baseHost) Heap() (uint64, uint64)         { return 1, 2 }
 
 // status and sysinfo format the way the WebAPI does (webapi/host.go).
 func status(name string, _, pct int) string { return fmt.Sprintf("%s:%d%%", name, pct) }
