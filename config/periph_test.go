@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,38 @@ func TestPeriphConfigErrorsNameTheField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want an error with %q, got %v", c.want, err)
 		}
+	}
+}
+
+// TestPeriphExampleDecodes uncomments the periph block of
+// config.example.yaml: the example must stay a valid configuration.
+func TestPeriphExampleDecodes(t *testing.T) {
+	b, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  # periph:"):
+			in = true
+		case in && !strings.HasPrefix(line, "  #   "):
+			in = false
+		}
+		if in {
+			block = append(block, "  "+strings.TrimPrefix(line, "  # "))
+		}
+	}
+	if len(block) < 30 {
+		t.Fatalf("periph block not found (%d lines)", len(block))
+	}
+	yml := "hardware:\n  driver: periph\n" + strings.Join(block, "\n") + "\n"
+	c, err := Decode(strings.NewReader(yml))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, yml)
+	}
+	if c.Hardware.Periph.Lock.UnlockPin != "GPIO20" || c.Hardware.Periph.RCM.TestPin != "GPIO13" || c.Hardware.Periph.Contactor2.Pin != "GPIO25" {
+		t.Fatalf("decoded %+v", c.Hardware.Periph)
 	}
 }
