@@ -74,7 +74,7 @@ func TestPeriphExampleDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, yml)
 	}
-	if c.Hardware.Periph.Lock.UnlockPin != "GPIO20" || c.Hardware.Periph.RCM.TestPin != "GPIO13" || c.Hardware.Periph.Contactor2.Pin != "GPIO25" {
+	if c.Hardware.Periph.Lock.UnlockPin != "GPIO20" || c.Hardware.Periph.RCM.TestPin != "GPIO26" || c.Hardware.Periph.Contactor2.Pin != "GPIO25" {
 		t.Fatalf("decoded %+v", c.Hardware.Periph)
 	}
 }
