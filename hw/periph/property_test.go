@@ -43,6 +43,9 @@ func TestSafetyPropertiesThroughTheDriver(t *testing.T) {
 				}
 				s.LockMethod = mode.method
 			})
+			// Start with a car asking for charge, so even a short run
+			// has sessions; the random events take it from there.
+			r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
 			h := &harness{r: r, rnd: rnd, caseB: mode.caseB, vent: vent, lastCD: r.now.Add(-time.Hour), byFault: map[controller.Fault]int{}}
 			for i := 0; i < steps; i++ {
 				h.act()
