@@ -56,11 +56,18 @@ func runHWCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	drv.Read(wait).Print(stdout)
+	if e := drv.Errors(); e != "" {
+		fmt.Fprintln(stdout, "i/o errors: ", e)
+	}
 	if !*pulse {
 		return 0
 	}
 	fmt.Fprintln(stdout, "pulsing outputs:")
-	if err := drv.Pulse(stdout, wait); err != nil {
+	err = drv.Pulse(stdout, wait)
+	if e := drv.Errors(); e != "" {
+		fmt.Fprintln(stdout, "i/o errors: ", e)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "evse-mqtt hwcheck:", err)
 		return 1
 	}

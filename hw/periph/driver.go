@@ -266,6 +266,11 @@ func (d *Driver) SampleOnce() error {
 // Start runs the sampler and the input watchers until Close.
 func (d *Driver) Start() {
 	if d.begin() {
+		// One burst first, so the controller's first step reads the
+		// pilot rather than an empty window (an invalid level, a fault).
+		for i := 0; i < 64; i++ {
+			_ = d.SampleOnce()
+		}
 		d.wg.Add(1)
 		go d.sampler()
 	}
