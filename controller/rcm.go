@@ -39,6 +39,11 @@ func (m *Machine) rcmFault(now time.Time, level Level) bool {
 	switch {
 	case m.rcm.passed:
 	case !m.rcm.running:
+		if m.contactor {
+			// A session restarted before the contactor opened: the
+			// test masks trips while it runs, so wait for the open.
+			break
+		}
 		dev.StartTest()
 		m.rcm.running = true
 	default:

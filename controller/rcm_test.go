@@ -11,14 +11,20 @@ import (
 // fakeRCM is a residual-current monitor whose test takes two reads of
 // TestResult and ends as pass says.
 type fakeRCM struct {
-	tripped bool
-	pass    bool
-	started int
-	polls   int
+	tripped     bool
+	pass        bool
+	started     int
+	polls       int
+	live        func() bool // the contactor's real state, when set
+	startedLive bool        // a test was started with the contactor closed
 }
 
 func (f *fakeRCM) Tripped() bool { return f.tripped }
-func (f *fakeRCM) StartTest()    { f.started++; f.polls = 0 }
+func (f *fakeRCM) StartTest() {
+	f.started++
+	f.polls = 0
+	f.startedLive = f.startedLive || f.live != nil && f.live()
+}
 func (f *fakeRCM) TestResult() (bool, bool) {
 	f.polls++
 	return f.polls >= 2, f.pass
@@ -154,3 +160,31 @@ type slowRCM struct{ started, done bool }
 func (s *slowRCM) Tripped() bool            { return false }
 func (s *slowRCM) StartTest()               { s.started = true }
 func (s *slowRCM) TestResult() (bool, bool) { return s.done, s.done }
+
+// TestRCMNoTestWhileLive: a session stopped and started again before the
+// contactor opened does not test the monitor under load (the test masks
+// trips while it runs).
+func TestRCMNoTestWhileLive(t *testing.T) {
+	r := newRCMRig(t, true)
+	r.rcm.live = func() bool { return r.sim.State().Contactor }
+	r.plug()
+	for i := 0; i < 500 && !r.st.ContactorFeedback; i++ {
+		r.step()
+	}
+	if !r.st.ContactorFeedback || r.rcm.started != 1 {
+		t.Fatalf("not charging after one test (%d)", r.rcm.started)
+	}
+	if err := r.m.Stop(r.now); err != nil {
+		t.Fatal(err)
+	}
+	r.step()
+	if err := r.m.Start(r.now); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		r.step()
+	}
+	if r.rcm.startedLive {
+		t.Fatal("RCM self-test started with the contactor closed")
+	}
+}
