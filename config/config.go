@@ -24,6 +24,7 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/bridge"
 	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/hw/periph"
 	"github.com/evse-mqtt/evse-mqtt/meter"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -65,10 +66,12 @@ type HTTP struct {
 
 // Hardware describes the installation.
 type Hardware struct {
-	Driver      string `yaml:"driver"`      // "sim" or "psp" (bridge a PSP EVSE v1.0 box)
+	Driver      string `yaml:"driver"`      // "sim", "psp" (bridge a PSP EVSE v1.0 box) or "periph" (real pins, hw/periph)
 	MaxCurrent  int    `yaml:"max_current"` // per phase, A: the supply and wiring limit
 	Ventilation bool   `yaml:"ventilation"` // state D may charge
 	PSP         PSP    `yaml:"psp"`         // with driver psp
+	// Periph is the board's wiring with driver: periph (docs/hardware.md).
+	Periph periph.Config `yaml:"periph"`
 }
 
 // PSP configures the bridge to a PSP EVSE v1.0 box (docs/psp.md).
@@ -146,7 +149,7 @@ func Defaults() Config {
 	return Config{
 		Log:      Log{Level: "info", Format: "auto"},
 		HTTP:     HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
-		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, PSP: PSP{Poll: time.Second, Timeout: 2 * time.Second}},
+		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, PSP: PSP{Poll: time.Second, Timeout: 2 * time.Second}, Periph: periph.Defaults()},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
@@ -219,8 +222,10 @@ func (c Config) Validate() error {
 	case "sim":
 	case "psp":
 		es = append(es, c.Hardware.PSP.validate()...)
+	case "periph":
+		es = append(es, c.Hardware.Periph.Validate("hardware.periph.")...)
 	default:
-		add("hardware.driver", "must be sim or psp, got %q", c.Hardware.Driver)
+		add("hardware.driver", "must be sim, psp or periph, got %q", c.Hardware.Driver)
 	}
 	if c.Hardware.MaxCurrent < settings.MinCurrent || c.Hardware.MaxCurrent > 80 {
 		add("hardware.max_current", "must be %d…80 A, got %d", settings.MinCurrent, c.Hardware.MaxCurrent)

@@ -37,6 +37,7 @@ type Machine struct {
 	relayTries   int
 	resetPending bool      // Reset accepted; clear once F has been held FHold
 	diodeBadAt   time.Time // first sample of a bad diode level; zero when fine
+	rcm          rcmState  // residual-current monitor (rcm.go)
 
 	// per plug-in / session
 	plugged      bool
@@ -146,6 +147,9 @@ func (m *Machine) detectFaults(now time.Time, s hw.PilotSample, level, raw Level
 		return
 	}
 	if m.fault != FaultNone {
+		return
+	}
+	if m.rcmFault(now, level) {
 		return
 	}
 	switch {
@@ -391,7 +395,7 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 func (m *Machine) mayClose(now time.Time) bool {
 	// A pending candidate means the raw pilot already disagrees with the
 	// debounced level: never close on a level that may be ending.
-	if !m.diodeOK || m.cp.cand != LevelNone || now.Sub(m.cp.since) < m.p.CStable {
+	if !m.diodeOK || m.cp.cand != LevelNone || now.Sub(m.cp.since) < m.p.CStable || !m.rcmReady() {
 		return false
 	}
 	if m.set.ChargerMode == settings.ModeCaseB && (!m.lockCmd || !m.board.Lock.Locked() || !m.ppValid()) {

@@ -64,8 +64,8 @@ func (s EvseState) VendorName() string {
 //   - FaultRelayOpen retries after RelayRetry, at most Params.RelayTries times
 //     per plug-in, then holds until the vehicle is unplugged.
 //   - FaultCPShort (state E) clears when the pilot reads a valid level again.
-//   - FaultDiode, FaultGeneral and FaultLock clear when the vehicle is
-//     unplugged (state A).
+//   - FaultDiode, FaultGeneral, FaultLock and the RCM faults clear when
+//     the vehicle is unplugged (state A); a persisting trip re-enters.
 //   - FaultPP clears when the vehicle is unplugged or the PP reads valid.
 //
 // After any fault the pilot is held at F for at least Params.FHold.
@@ -82,6 +82,8 @@ const (
 	FaultGeneral
 	FaultPP
 	FaultLock
+	FaultRCMTrip // residual-current monitor tripped (rcm.go)
+	FaultRCMTest // residual-current monitor failed its self-test
 )
 
 var faultText = [...]string{
@@ -94,6 +96,8 @@ var faultText = [...]string{
 	FaultGeneral:   "implausible control-pilot level",
 	FaultPP:        "cable proximity coding invalid",
 	FaultLock:      "cable lock failed",
+	FaultRCMTrip:   "residual current detected (RCM tripped)",
+	FaultRCMTest:   "residual-current monitor self-test failed",
 }
 
 // String describes the fault for people.
@@ -119,7 +123,7 @@ func (f Fault) State() EvseState {
 		return StatePPErr
 	case FaultLock:
 		return StateLockErr
-	case FaultGeneral:
+	case FaultGeneral, FaultRCMTrip, FaultRCMTest:
 		return StateGeneralErr
 	}
 	return StateWaiting

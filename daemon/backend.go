@@ -77,10 +77,24 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 		d.energy = &energyCounter{path: path}
 	}
 
+	// The simulator stands in for the hardware unless real pins are
+	// configured; then there is no /sim/v1, no simulated meter and
+	// nothing simulated is ticked.
+	name, sample := "simulator", func(time.Time) {}
 	d.sim = sim.New(time.Now())
-	m := controller.NewMachine(d.sim.Board(), cfg.Params(), s)
+	board, closeHW, err := d.openBoard(s)
+	if err != nil {
+		return backend{}, err
+	}
+	m := controller.NewMachine(board, cfg.Params(), s)
 	d.ctrl = controller.New(m, d.store.Save, d.log)
-	d.ch = localCharger{d.ctrl, d.sim}
+	if cfg.Hardware.Driver == "periph" {
+		name = "periph board"
+		d.ch = d.ctrl
+	} else {
+		sample = d.sim.Tick
+		d.ch = localCharger{d.ctrl, d.sim}
+	}
 	d.meters = newMeters(ctx, cfg.Meters, d.ctrl, d.log)
 	d.docs = localMeters{d.meters}
 	d.svc = command.Services{Reset: d.restart, FactoryDefault: d.factoryDefault}
@@ -92,6 +106,7 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 	clk, err := tick.New(TickPeriod)
 	if err != nil {
 		lcancel()
+		closeHW()
 		return backend{}, fmt.Errorf("control loop clock: %w", err)
 	}
 	loopDone := make(chan struct{})
@@ -99,7 +114,7 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 	go func() {
 		defer close(loopDone)
 		defer clk.Close()
-		d.ctrl.RunClock(lctx, clk, d.sim.Tick)
+		d.ctrl.RunClock(lctx, clk, sample)
 	}()
 	// Serve nothing before the loop has stepped once: /healthz and the
 	// WebAPI then always see a real snapshot.
@@ -109,11 +124,14 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 	}
 	unsub()
 
-	stopSim, err := d.startSimMeters()
-	if err != nil {
-		lcancel()
-		<-loopDone
-		return backend{}, err
+	stopSim := func() {}
+	if cfg.Hardware.Driver != "periph" {
+		if stopSim, err = d.startSimMeters(); err != nil {
+			lcancel()
+			<-loopDone
+			closeHW()
+			return backend{}, err
+		}
 	}
 	d.meters.apply(s)
 	d.addSettingsHook(d.meters.post)
@@ -124,12 +142,13 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 		d.energyLoop(lctx)
 	}()
 	return backend{
-		name:    "simulator",
+		name:    name,
 		stopped: "contactor open, pilot steady, state saved",
 		wait: func() {
 			lcancel()
 			<-loopDone
 			<-energyDone
+			closeHW() // after the loop has halted the board: outputs safe on every way out
 		},
 		finish: func() {
 			stopSim()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/command"
@@ -12,6 +13,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/units"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
 	"github.com/evse-mqtt/evse-mqtt/webui"
+	"github.com/evse-mqtt/evse-mqtt/wifiinfo"
 )
 
 // buildAPI creates the command table and the WebAPI server on top of the
@@ -32,6 +34,7 @@ func (d *Daemon) buildAPI() error {
 		Log:         d.log,
 		MQTT:        d.mqttState,
 		Session:     func(r *http.Request) bool { return d.ui.Session(r) },
+		Host:        wifiinfo.New(webapi.NewSystemHost("/proc", time.Now), time.Now), // SSID via nl80211
 	})
 	if err != nil {
 		return err

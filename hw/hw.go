@@ -77,19 +77,48 @@ type EmergencyStop interface {
 	Pressed() bool
 }
 
+// PhaseContactor is the optional second contactor, C2, that switches
+// phases L2 and L3 for 1-phase/3-phase switching, with its own feedback
+// contact. Its control logic belongs to the charging modes; a driver
+// provides the output and the feedback.
+type PhaseContactor interface {
+	Contactor
+}
+
+// ResidualCurrentMonitor is an optional residual-current monitor (an
+// RDC-DD module detecting 6 mA DC) with its fault input and test output.
+// The controller tests it before every session and refuses to close the
+// contactor unless the test passed; a trip opens the contactor at once.
+type ResidualCurrentMonitor interface {
+	// Tripped reports a residual-current trip (or a module fault). It is
+	// false while the module's own self-test is running.
+	Tripped() bool
+	// StartTest starts the module's self-test; it does not block.
+	StartTest()
+	// TestResult reports whether the last test has finished and whether
+	// the module tripped and recovered as it should.
+	TestResult() (done, passed bool)
+}
+
 // Board bundles the charger's devices. Halt puts all of them in the safe
 // state and is called on shutdown, on panic recovery and on faults.
+// Phases and RCM are optional (nil without them).
 type Board struct {
 	Pilot     Pilot
 	Proximity Proximity
 	Contactor Contactor
 	Lock      Lock
 	EPO       EmergencyStop
+	Phases    PhaseContactor
+	RCM       ResidualCurrentMonitor
 }
 
-// Halt opens the contactor and stops the PWM.
+// Halt opens the contactors and stops the PWM.
 func (b *Board) Halt() {
 	b.Contactor.Halt()
+	if b.Phases != nil {
+		b.Phases.Halt()
+	}
 	b.Pilot.Halt()
 }
 

@@ -32,6 +32,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hwcheck" {
+		return runHWCheck(args[1:], os.Stdout, stderr)
+	}
 	fs := flag.NewFlagSet("evse-mqtt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o daemon.Options
