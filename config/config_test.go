@@ -103,7 +103,7 @@ func TestPSPSection(t *testing.T) {
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    poll: 10ms\n", "hardware.psp.poll"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    timout: 1s\n", "timout"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    username: a\n", "go together"},
-		{"hardware:\n  driver: box\n", "must be sim or psp"},
+		{"hardware:\n  driver: box\n", "must be sim, psp or periph"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    control_meter: {type: 4, address: 10.0.0.5:502}\n", "needs supervise"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    supervise: true\n    control_meter: {type: 9}\n", "control_meter.type"},
 		{"hardware:\n  driver: psp\n  psp:\n    url: http://x\n    supervise: true\n    control_meter: {type: 4}\n", "hardware.psp.control_meter"},

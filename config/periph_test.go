@@ -37,7 +37,7 @@ func TestPeriphConfigErrorsNameTheField(t *testing.T) {
 		{strings.Replace(periphYAML, "test_pin: GPIO13", "test_pin: \"\"", 1), "hardware.periph.rcm: fault_pin and test_pin go together"},
 		{strings.Replace(periphYAML, "channel: 1}", "channel: 9}", 1), "hardware.periph.proximity.channel: must be 0…7"},
 		{strings.Replace(periphYAML, "bus: SPI0.0", "bus: SPI0.0, speed: 1", 1), "field speed not found"},
-		{strings.Replace(periphYAML, "driver: periph", "driver: gpio", 1), "hardware.driver: must be sim or periph"},
+		{strings.Replace(periphYAML, "driver: periph", "driver: gpio", 1), "hardware.driver: must be sim, psp or periph"},
 	} {
 		_, err := Decode(strings.NewReader(c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
