@@ -71,6 +71,7 @@ type Machine struct {
 	curNow    units.Amps // actual current (measured or estimated)
 	powerNow  units.Watts
 	fromMeter bool
+	halted    bool // Halt ran: the outputs are safe and nothing steps any more
 }
 
 // NewMachine returns a machine for the board with the given parameters and
@@ -92,7 +93,9 @@ func (m *Machine) Halt(now time.Time) {
 	m.setContactor(false, now)
 	m.setDuty(DutySteady, now)
 	m.endSession(now)
-	m.target, m.reason = 0, "stopped"
+	m.target, m.reason = 0, "stopped: controller halted"
+	m.curNow, m.powerNow = 0, 0 // nothing flows through an open contactor
+	m.halted = true
 	m.board.Halt()
 }
 
