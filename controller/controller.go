@@ -273,7 +273,7 @@ func (c *Controller) UpdateSettings(req map[string]json.RawMessage) (changes []s
 		return nil, cur, bad, nil
 	}
 	if bad, err := c.refused(next); bad != nil || err != nil {
-		return nil, cur, bad, err
+		return nil, cur, byRequestKey(req, bad), err
 	}
 	if err := c.persist(next); err != nil {
 		return nil, cur, nil, fmt.Errorf("persist settings: %w", err)
@@ -281,7 +281,7 @@ func (c *Controller) UpdateSettings(req map[string]json.RawMessage) (changes []s
 	if err := c.do(func(time.Time) error { bad = c.applySettings(next); return nil }); err != nil || bad != nil {
 		// A car connected between the check and now: nothing applied.
 		c.rollback(cur)
-		return nil, cur, bad, err
+		return nil, cur, byRequestKey(req, bad), err
 	}
 	c.log.Info().Interface("settings", next).Msg("settings changed")
 	c.applied(next)
@@ -327,6 +327,27 @@ func (c *Controller) applySettings(next settings.Settings) map[string]string {
 	}
 	c.m.ApplySettings(next)
 	return nil
+}
+
+// byRequestKey answers refuseSettings' reasons under the keys the request
+// used (they match the field names case-insensitively), so each reason
+// reaches the object it is about.
+func byRequestKey(req map[string]json.RawMessage, bad map[string]string) map[string]string {
+	if bad == nil {
+		return nil
+	}
+	out := make(map[string]string, len(bad))
+	for k := range req {
+		if f, ok := settings.LookupField(k); ok {
+			if why, ok := bad[f.Name]; ok {
+				out[k] = why
+			}
+		}
+	}
+	if len(out) == 0 {
+		return bad
+	}
+	return out
 }
 
 // refusal turns refuseSettings' reasons into one error (nil for none), in
