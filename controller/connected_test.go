@@ -84,3 +84,32 @@ func TestUpdateSettingsRefusedWhileConnected(t *testing.T) {
 		t.Fatalf("with no vehicle: bad %v err %v", bad, err)
 	}
 }
+
+// TestPPReadSincePlugInBoundsTheOffer: the lowest PP rating read since the
+// plug-in caps the offer until the unplug, also when the PP reads higher
+// later and when it was read while a fault hid the car (property test
+// invariant 18; before, the machine used whatever the PP read now).
+func TestPPReadSincePlugInBoundsTheOffer(t *testing.T) {
+	cable := func(a float64) func(*rig) {
+		return func(r *rig) { r.vehicle(func(v *sim.Vehicle) { v.CableRating = unitsA(a) }) }
+	}
+	mode := func(p *Params, s *settings.Settings) { caseB(0)(p, s); s.ChargeCurrent = 32 }
+	t.Run("PP reads higher while charging", func(t *testing.T) {
+		r := newRig(t, mode)
+		series(t, r, []tstep{
+			{"13 A cable", plug(13, true), 3 * time.Second, want{state: StateCharge, duty: 216, closed: yes}},
+			{"PP now reads 32 A: still 13 A", cable(32), 20 * time.Second, want{state: StateCharge, duty: 216, closed: yes}},
+			{"unplug, replug: 32 A", both(unplug), time.Second, want{state: StateIdle, duty: DutySteady, closed: no}},
+			{"32 A cable", plug(32, true), 8 * time.Second, want{state: StateCharge, duty: 533, closed: yes}},
+		})
+	})
+	t.Run("PP read behind a shorted pilot", func(t *testing.T) {
+		r := newRig(t, mode)
+		series(t, r, []tstep{
+			{"pilot shorted, car with a 13 A cable", both(fault(sim.FaultCPShort), plug(13, true)), time.Second, want{state: StateErrE,
+				duty: DutySteady, closed: no}},
+			{"PP now reads 32 A", cable(32), time.Second, want{state: StateErrE, duty: DutySteady, closed: no}},
+			{"short gone: 13 A", fault(sim.FaultNone), 5 * time.Second, want{state: StateCharge, duty: 216, closed: yes}},
+		})
+	})
+}

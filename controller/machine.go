@@ -64,6 +64,7 @@ type Machine struct {
 	meter1OK  bool
 	cable     units.Amps // PP rating, Case B; 0 unknown
 	ppCap     units.Amps // lowest valid PP rating read this plug-in; 0 none yet
+	ppSinceA  units.Amps // lowest valid PP rating read since the pilot last read A
 	target    units.Amps // current the EVSE wants to advertise
 	limitSrc  LimitSource
 	reason    string
@@ -125,10 +126,19 @@ func (m *Machine) Step(now time.Time) {
 	// The cable's rating is followed in every state, faults included (a
 	// shorted pilot hides the car, not its cable), so the lowest rating of
 	// the plug-in bounds the current until the pilot shows the unplug.
+	// The debounced unplug comes a few samples after the pilot first read
+	// A; what was read since that sample belongs to the next plug-in.
+	if raw == LevelA {
+		m.ppSinceA = 0
+	} else if a := ppRating(m.board.Proximity.Ohms()); a > 0 && (m.ppSinceA == 0 || a < m.ppSinceA) {
+		m.ppSinceA = a
+	}
 	switch {
 	case level == LevelA && (was != LevelA || raw == LevelA):
-		m.ppCap = 0 // unplugged
-	case m.set.ChargerMode == settings.ModeCaseB && raw != LevelA:
+		m.ppCap = m.ppSinceA // unplugged
+	case raw != LevelA:
+		// In Case C too: a car hidden behind a shorted pilot may be
+		// there when the mode changes to B (nothing refuses it then).
 		m.readPP()
 	}
 	m.detectFaults(now, s, level, raw, epo, fb)

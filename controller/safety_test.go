@@ -465,12 +465,16 @@ func (pr *probe) after(o *obs, st *Status) {
 	if cable := oraclePP(pr.raw.Proximity.Ohms()); o.caseB && cable > 0 {
 		a = min(a, cable)
 	}
+	// The duty was chosen before this step switched the contactor, for
+	// the phases in use then: those latched when it closed, or the
+	// configured ones while open.
+	closedBefore := pr.wasClosed
 	if o.closed && !pr.wasClosed {
 		pr.ph3 = s.Charge3Phase // the phases in use are fixed when it closes
 	}
 	pr.wasClosed = o.closed
 	phases := 1
-	if o.closed && pr.ph3 || !o.closed && s.Charge3Phase {
+	if closedBefore && pr.ph3 || !closedBefore && s.Charge3Phase {
 		phases = 3
 	}
 	if lim, ok := pr.limiterBound(o.at, s, phases); ok {

@@ -163,7 +163,7 @@ func (m *Machine) unplug(now time.Time) {
 	m.diodeOK, m.wakeDone = false, false
 	m.relayTries, m.lockTries = 0, 0
 	m.lockRetryAt, m.wakeUntil = time.Time{}, time.Time{}
-	m.cable, m.ppCap = 0, 0
+	m.cable, m.ppCap = 0, m.ppSinceA
 }
 
 // limitCurrent returns the current to advertise and what limits it.
