@@ -469,7 +469,7 @@ var regressionSeeds = []int64{1796038506874585305}
 func TestSafetyPropertiesRegressions(t *testing.T) {
 	for _, seed := range regressionSeeds {
 		t.Logf("seed %d", seed)
-		if _, err := drive(rand.New(rand.NewSource(seed)), 500_000, 20_000, &coverage{}, nil); err != nil {
+		if _, err := drive(rand.New(rand.NewSource(seed)), 200_000, 20_000, &coverage{}, nil); err != nil {
 			t.Errorf("seed %d: %v", seed, err)
 		}
 	}
