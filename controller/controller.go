@@ -28,7 +28,7 @@ type Controller struct {
 	persist func(settings.Settings) error
 	log     zerolog.Logger
 
-	cmds   chan func(now time.Time)
+	cmds   chan command
 	meters chan meterUpdate
 	done   chan struct{}
 
@@ -66,7 +66,7 @@ func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) 
 		board:   m.board,
 		persist: persist,
 		log:     log.With().Str("component", "controller").Logger(),
-		cmds:    make(chan func(time.Time), 16), // queued, then the loop is woken
+		cmds:    make(chan command, 16), // queued, then the loop is woken
 		meters:  make(chan meterUpdate, 8),
 		done:    make(chan struct{}),
 		m:       m,
@@ -93,9 +93,8 @@ func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 			c.step(now, &st)
 		case u := <-c.meters:
 			c.m.SetMeter(u.n, u.r)
-		case f := <-c.cmds:
-			f(now)
-			c.step(now, &st)
+		case k := <-c.cmds:
+			c.run(k, now, &st)
 		}
 	}
 }
@@ -135,9 +134,8 @@ func (c *Controller) RunClock(ctx context.Context, clk Clock, sample func(now ti
 		case <-ctx.Done():
 			c.halt(now, &st)
 			return
-		case f := <-c.cmds:
-			f(now)
-			c.step(now, &st)
+		case k := <-c.cmds:
+			c.run(k, now, &st)
 			continue
 		case u := <-c.meters:
 			c.m.SetMeter(u.n, u.r)
@@ -269,10 +267,26 @@ func (c *Controller) Params() Params {
 }
 
 // do runs f on the loop and returns its error.
+// command is one queued call of do: f runs on the loop, and its error is
+// answered on reply once the step after it has published the snapshot.
+type command struct {
+	f     func(now time.Time) error
+	reply chan<- error
+}
+
+// run applies k and steps, then answers: a caller that reads Status
+// after do returns sees what the command did (a stop answered before the
+// snapshot said so let a client read "started" after its own stop).
+func (c *Controller) run(k command, now time.Time, st *Status) {
+	err := k.f(now)
+	c.step(now, st)
+	k.reply <- err
+}
+
 func (c *Controller) do(f func(now time.Time) error) error {
 	errc := make(chan error, 1)
 	select {
-	case c.cmds <- func(now time.Time) { errc <- f(now) }:
+	case c.cmds <- command{f, errc}:
 		c.wake()
 	case <-c.done:
 		return ErrStopped
