@@ -38,7 +38,7 @@ func stateDirError(dir string, err error) error {
 	for p := dir; ; p = filepath.Dir(p) {
 		if st, serr := os.Stat(p); serr == nil {
 			if s, ok := st.Sys().(*syscall.Stat_t); ok {
-				owner = fmt.Sprintf(" (%s belongs to %d:%d, mode %v)", p, s.Uid, s.Gid, st.Mode().Perm())
+				owner = fmt.Sprintf(" (%s belongs to %d:%d, mode %04o)", p, s.Uid, s.Gid, st.Mode().Perm())
 			}
 			break
 		}
