@@ -2,6 +2,7 @@ package ship
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,7 +31,7 @@ const image = "evse-mqtt:e2e"
 func TestDockerImage(t *testing.T) {
 	e := dockerEngine(t)
 	start := time.Now()
-	build(t, e)
+	build(t, e, "-t", image)
 	t.Logf("image built in %v", time.Since(start).Round(time.Second))
 
 	size, err := strconv.ParseInt(e.mustDocker(t, "image", "inspect", "--format", "{{.Size}}", image), 10, 64)
@@ -48,15 +49,53 @@ func TestDockerImage(t *testing.T) {
 		t.Errorf("image user/env: %s (want 65532, and no EVSE_* variable that would beat the YAML)", u)
 	}
 
+	if e.cmd == nil {
+		t.Cleanup(func() { _, _ = e.docker(context.Background(), "rmi", image, image+"-armv7") })
+	}
+
 	t.Run("run", func(t *testing.T) { runImage(t, e) })
 	t.Run("bind mount owned by another user", func(t *testing.T) { bindMountRefused(t, e) })
+	t.Run("arm/v7", func(t *testing.T) {
+		if os.Getenv("EVSE_DOCKER_MULTIARCH") == "" {
+			t.Skip("a second, cross-compiled build (~1–2 min): EVSE_DOCKER_MULTIARCH=1 runs it")
+		}
+		crossImage(t, e)
+	})
 }
 
-func build(t *testing.T, e *engine) {
+// crossImage builds the image for linux/arm/v7 (the build stage runs here
+// and cross-compiles with GOARM=7; the runtime stage is scratch, nothing
+// to pull or emulate) and checks the binary inside is a 32-bit ARM one.
+func crossImage(t *testing.T, e *engine) {
+	start := time.Now()
+	build(t, e, "--platform", "linux/arm/v7", "-t", image+"-armv7")
+	t.Logf("arm/v7 image built in %v", time.Since(start).Round(time.Second))
+	if arch := e.mustDocker(t, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}/{{.Variant}}", image+"-armv7"); arch != "linux/arm/v7" {
+		t.Errorf("image platform %s", arch)
+	}
+	id := e.mustDocker(t, "create", "--platform", "linux/arm/v7", image+"-armv7")
+	defer e.docker(context.Background(), "rm", id) //nolint:errcheck
+	out := filepath.Join(t.TempDir(), "evse-mqtt")
+	e.mustDocker(t, "cp", id+":/usr/local/bin/evse-mqtt", out)
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_ARM || f.Class != elf.ELFCLASS32 {
+		t.Errorf("binary is %v %v, want 32-bit ARM", f.Machine, f.Class)
+	}
+	if size, err := strconv.ParseInt(e.mustDocker(t, "image", "inspect", "--format", "{{.Size}}", image+"-armv7"), 10, 64); err == nil {
+		t.Logf("arm/v7 image size: %d bytes", size)
+	}
+}
+
+func build(t *testing.T, e *engine, extra ...string) {
 	t.Helper()
 	standIn(t, e, buildStageImage(t, "../Dockerfile"))
 	args := append([]string{}, e.build[1:]...)
-	args = append(args, "--build-arg", "VERSION=9.9.9-e2e", "-t", image)
+	args = append(args, "--build-arg", "VERSION=9.9.9-e2e")
+	args = append(args, extra...)
 	if stand, _ := e.docker(context.Background(), "image", "inspect", "--format", `{{index .Config.Labels "evse-mqtt.stand-in"}}`, buildStageImage(t, "../Dockerfile")); stand != "" {
 		// The stand-in holds the module cache: prove the build needs no network.
 		args = append(args, "--network", "none")

@@ -123,7 +123,9 @@ func (e *engine) startDockerd() error {
 		"--pidfile", filepath.Join(e.dir, "pid"), "--exec-root", filepath.Join(e.dir, "exec"),
 		"--iptables=false", "--bridge=none", "--storage-driver=vfs")
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (a ^C to the tests reaches it through stop, in
+	// order), and SIGTERM should the test binary die without stopping it.
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := e.cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("dockerd: %v", err)

@@ -91,6 +91,14 @@ func standIn(t *testing.T, e *engine, tag string) {
 	if err != nil {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
+	if e.cmd == nil {
+		// The machine's own engine: leave no fake golang image behind.
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, _ = e.docker(ctx, "rmi", tag)
+		})
+	}
 	size, _ := e.docker(ctx, "image", "inspect", "--format", "{{.Size}}", tag)
 	t.Logf("build stage: no registry here, so %s is a STAND-IN assembled from the host's Go toolchain, busybox and module cache (%s bytes, %v)", tag, size, time.Since(start).Round(time.Second))
 }
