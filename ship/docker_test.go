@@ -231,6 +231,9 @@ sim:
 		t.Errorf("final retained status still charging: %s", st)
 	}
 	logs := e.mustDocker(t, "logs", name)
+	if !strings.Contains(logs, `"config":"/etc/evse-mqtt/config.yaml"`) {
+		t.Errorf("the log does not say which configuration was found:\n%s", tail(logs, 2000))
+	}
 	if !strings.Contains(logs, "stopped: contactor open") {
 		t.Errorf("no clean stop in the log:\n%s", tail(logs, 2000))
 	}

@@ -203,9 +203,27 @@ func (e *engine) stop() {
 		}
 	}
 	if e.dir != "" {
-		// Mounts of a crashed engine would make RemoveAll fail half way:
-		// leave the folder then; it is in the temp dir.
+		// dockerd leaves its network namespace mounted (exec/netns/default),
+		// and a crashed one more: detach what is mounted below the folder
+		// first, or RemoveAll stops at the first mount point.
+		unmountBelow(e.dir)
 		_ = os.RemoveAll(e.dir)
+	}
+}
+
+func unmountBelow(dir string) {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			points = append(points, f[1])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- { // the innermost first
+		_ = syscall.Unmount(points[i], syscall.MNT_DETACH)
 	}
 }
 

@@ -50,10 +50,12 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	}
 	o.Version = version
+	found := ""
 	if o.ConfigPath == "" {
 		// A packaged install: /etc/evse-mqtt/config.yaml under systemd
 		// (ConfigurationDirectory=) and in the container image.
-		o.ConfigPath = daemon.FoundConfig()
+		found = daemon.FoundConfig()
+		o.ConfigPath = found
 	}
 
 	cfg, err := daemon.LoadConfig(o)
@@ -65,6 +67,9 @@ func run(args []string, stderr io.Writer) int {
 		return checkHealth(cfg.HTTP.Listen, os.Stdout, stderr)
 	}
 	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	if found != "" {
+		log.Info().Str("config", found).Msg("configuration found in $CONFIGURATION_DIRECTORY (no --config)")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
