@@ -91,7 +91,10 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 	// What would cut the daemon off its pins.
-	for _, bad := range []string{"PrivateDevices=yes", "ProtectKernelTunables=yes", "DevicePolicy=closed", "DevicePolicy=strict"} {
+	// ProtectClock=yes implies DeviceAllow=char-rtc r, and any DeviceAllow=
+	// turns the default DevicePolicy=auto into "only those" (systemd.exec(5),
+	// systemd.resource-control(5)).
+	for _, bad := range []string{"PrivateDevices=yes", "ProtectKernelTunables=yes", "DevicePolicy=", "DeviceAllow=", "ProtectClock=yes"} {
 		if strings.Contains(string(unit), "\n"+bad) {
 			t.Errorf("unit has %q: the pins (/dev/gpiochip*, /sys/class/pwm) would be out of reach", bad)
 		}
