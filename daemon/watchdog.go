@@ -29,8 +29,7 @@ func (d *Daemon) notifySystemd(ctx context.Context) (stopping func()) {
 	}
 	if period, ok := sdnotify.WatchdogInterval(os.Getenv, os.Getpid()); ok {
 		f := sdnotify.Feeder{Socket: socket, Alive: func() bool {
-			at := d.ctrl.Status().At
-			return !at.IsZero() && time.Since(at) <= loopStaleAfter
+			return loopAlive(d.ctrl.Status().At, time.Now())
 		}}
 		t := time.NewTicker(period / 2)
 		go func() {
@@ -42,4 +41,10 @@ func (d *Daemon) notifySystemd(ctx context.Context) (stopping func()) {
 		d.log.Info().Dur("period", period).Msg("feeding the systemd watchdog while the control loop steps")
 	}
 	return func() { _ = sdnotify.Send(socket, sdnotify.Stopping) }
+}
+
+// loopAlive says whether a control loop whose latest step was at is
+// alive at now: it has stepped, and within loopStaleAfter.
+func loopAlive(at, now time.Time) bool {
+	return !at.IsZero() && now.Sub(at) <= loopStaleAfter
 }
