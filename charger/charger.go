@@ -101,3 +101,28 @@ type Box interface {
 type Identity struct {
 	SystemVersion, ProductType, MAC string
 }
+
+// Mode is a charging mode (off, now, solar, minsolar).
+type Mode = controller.Mode
+
+// GridReading is one pushed control-meter reading.
+type GridReading = controller.GridReading
+
+// Modes is a backend with charging modes, whose surplus it computes
+// itself (the local controller). A bridged box has none.
+type Modes interface {
+	// SetMode persists the mode and puts it in force.
+	SetMode(Mode) error
+}
+
+// GridFeed is a backend that takes its control meter's readings pushed
+// (Meter2Type 8). A bridged box has its own meter.
+type GridFeed interface {
+	// SetGrid takes one reading; it is stamped on arrival.
+	SetGrid(GridReading) error
+}
+
+var (
+	_ Modes    = (*controller.Controller)(nil)
+	_ GridFeed = (*controller.Controller)(nil)
+)

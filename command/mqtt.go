@@ -19,7 +19,7 @@ const MaxPayload = 4 << 10
 
 // MQTTTopics are the command topic filters under <base>/, each answered
 // on <base>/result. docs/mqtt.md documents them.
-var MQTTTopics = []string{"set", "charging/set", "boost/set", "power_available/set", "config/+/set", "system/set"}
+var MQTTTopics = []string{"set", "charging/set", "boost/set", "power_available/set", "config/+/set", "system/set", "mode/set", "grid/set"}
 
 // MQTTResult answers one MQTT command: the name <base>/result reports it
 // under, the client's "transaction" echoed, and the reply.
@@ -27,6 +27,9 @@ type MQTTResult struct {
 	Command     string
 	Transaction json.RawMessage
 	Reply       Reply
+	// Quiet: an applied grid reading is not answered on <base>/result
+	// (one a second would flood it); a refused one is.
+	Quiet bool
 }
 
 // MQTT runs a command published on <base>/<sub>, where sub is one of
@@ -67,6 +70,11 @@ func (t *Table) MQTT(sub string, payload []byte, o Origin) MQTTResult {
 		default:
 			res.Reply = t.Boost(on, o)
 		}
+	case sub == "mode/set":
+		res.Reply = t.Mode(map[string]json.RawMessage{CmdMode: scalar(payload)}, o)
+	case sub == "grid/set":
+		res.Reply = t.Grid(payload, o)
+		res.Quiet = res.Reply.Applied()
 	case sub == "power_available/set":
 		res.Reply = t.PowerAvailable(json.RawMessage(bytes.TrimSpace(payload)), o)
 	case strings.HasPrefix(sub, "config/") && strings.HasSuffix(sub, "/set"):

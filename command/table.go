@@ -172,6 +172,7 @@ const (
 	GroupExplicit                  // idempotent on/off forms (MQTT)
 	GroupSystemConfig              // the vendor's SystemConfig fields
 	GroupSystemInfo                // the vendor's SystemInfo objects
+	GroupMode                      // the charging mode (our extension)
 )
 
 // Command describes one entry of the table, for surfaces that enumerate
@@ -203,6 +204,7 @@ var ctrlEntries = []ctrlEntry{
 	{Command{"ChargeBoostToggle", KindBool, GroupEvseCtrl}, parseBool, applyBoostToggle},
 	{Command{CmdBoost, KindBool, GroupExplicit}, parseBool, applyBoost},
 	{Command{"EVSEPowerAvailable", KindNumber, GroupEvseCtrl}, parsePower, applyPower},
+	{Command{CmdMode, KindString, GroupMode}, parseMode, applyMode},
 }
 
 // conflicts are pairs that must not come in one request: both say what

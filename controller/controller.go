@@ -46,6 +46,9 @@ type Controller struct {
 
 	restart *pendingRestart // owned by the loop
 
+	modeMu   sync.Mutex // serialises mode writers (persist → apply)
+	saveMode func(Mode) error
+
 	// RunClock's timing, for /debug/v1/loop and the soak, and its clock.
 	stats LoopStats
 	clock atomic.Pointer[clockRef]

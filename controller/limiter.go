@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
@@ -53,6 +54,10 @@ type LimiterParams struct {
 	// highest current advertised within this window, so a reduction the
 	// control meter does not show yet is not taken for new house load.
 	EVResponse time.Duration
+	// SolarImport is what the solar mode may import from the grid on top
+	// of the surplus (issue 12's small allowance), so a passing cloud
+	// worth a few hundred watts does not pause the car at once.
+	SolarImport units.Watts
 }
 
 // DefaultLimiterParams returns the defaults documented in the README.
@@ -68,6 +73,7 @@ func DefaultLimiterParams() LimiterParams {
 		Fallback:        FallbackMinimum,
 		FallbackCurrent: 6,
 		EVResponse:      5 * time.Second,
+		SolarImport:     100,
 	}
 }
 
@@ -88,6 +94,8 @@ func (p LimiterParams) Validate() error {
 		return fmt.Errorf("%w: ResumeMargin %v A must be at least 0.5 A", ErrLimiterParams, p.ResumeMargin)
 	case p.Fallback < FallbackMinimum || p.Fallback > FallbackFixed:
 		return fmt.Errorf("%w: unknown fallback %d", ErrLimiterParams, p.Fallback)
+	case p.SolarImport < 0 || p.SolarImport > 100_000:
+		return fmt.Errorf("%w: SolarImport %v W must be 0…100000 W", ErrLimiterParams, float64(p.SolarImport))
 	case p.Fallback == FallbackFixed && p.FallbackCurrent < settings.MinCurrent:
 		return fmt.Errorf("%w: FallbackCurrent %v A below %d A", ErrLimiterParams, p.FallbackCurrent, settings.MinCurrent)
 	}
@@ -107,9 +115,11 @@ const (
 	SourceLimiter
 	SourceSupervisor
 	SourceFallback
+	SourceSolar // the surplus (modes solar and minsolar)
+	SourceMode  // the charging mode is off
 )
 
-var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback"}
+var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback", "solar surplus", "charging mode"}
 
 // String names the source.
 func (s LimitSource) String() string {
@@ -140,6 +150,7 @@ type limitInput struct {
 	advertised units.Amps // what the EV may draw now (0 with the PWM off or the contactor open)
 	ev         evDraw
 	phases     int
+	mode       Mode
 }
 
 // change records a change of the advertised current at at; before it the
@@ -207,15 +218,29 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 		}
 		lo = units.CurrentFor(l.lease.power, phases)
 		hi = lo
-	case s.ControlStrategy == 1:
+	case s.ControlStrategy == 1 || in.mode.Solar():
 		l.active, l.source, l.super = true, SourceLimiter, false
 		// No control meter configured counts as stale: the user asked for
 		// a limit we cannot measure, so the safe fallback applies.
-		if !settings.IsModbusMeter(s.Meter2Type) || !l.siteOK || now.Sub(l.site.At) > l.p.MeterStale {
+		if !settings.IsControlMeter(s.Meter2Type) || !l.siteOK || now.Sub(l.site.At) > l.p.MeterStale {
 			l.stale = true
 			break
 		}
-		lo, hi = l.fromMeter(now, s, in, phases)
+		lo, hi = units.Amps(math.Inf(1)), units.Amps(math.Inf(1))
+		if s.ControlStrategy == 1 {
+			lo, hi = l.fromMeter(now, s, in, phases)
+		}
+		if in.mode.Solar() {
+			slo, shi := l.surplus(in, phases)
+			if in.mode == ModeMinSolar {
+				// 6 A at least, but never above what ControlLimit allows.
+				slo, shi = max(slo, settings.MinCurrent), max(shi, settings.MinCurrent)
+			}
+			if shi < hi || slo < lo {
+				l.source = SourceSolar
+			}
+			lo, hi = min(lo, slo), min(hi, shi)
+		}
 	default:
 		// Limiter off: a stale or absent control meter never blocks charging.
 		*l = limiter{p: l.p, lease: l.lease, site: l.site, siteOK: l.siteOK, adv: l.adv, chg: l.chg, nChg: l.nChg}
@@ -373,6 +398,27 @@ func uniform(a units.Amps, phases int) evDraw {
 	return d
 }
 
+// surplus is the solar modes' current: what the site exports plus what
+// the car itself draws (so the car's own draw is never taken for house
+// load), plus the SolarImport allowance, per phase. It brackets the car's
+// draw like fromMeter when no statistics meter measured it with the
+// reading, but never cuts blindly: an import over the allowance is not
+// an overload, only less surplus.
+func (l *limiter) surplus(in limitInput, phases int) (lo, hi units.Amps) {
+	limitW := l.p.SolarImport
+	d := in.ev.at.Sub(l.site.At)
+	together := d <= simultaneous && d >= -simultaneous
+	skewOK := in.ev.measured && d <= maxMeterSkew && d >= -maxMeterSkew
+	if skewOK && (together || l.settled(minTime(in.ev.at, l.site.At))) {
+		a := units.CurrentFor(limitW-l.site.Power+in.ev.power, phases)
+		return a, a
+	}
+	evLo, evHi := l.evRange(l.site.At)
+	lo = units.CurrentFor(limitW-l.site.Power+units.PowerFor(evLo, phases), phases)
+	hi = units.CurrentFor(limitW-l.site.Power+units.PowerFor(evHi, phases), phases)
+	return lo, hi
+}
+
 func (l *limiter) formula(s *settings.Settings, ev evDraw, phases int) units.Amps {
 	raw := units.CurrentFor(units.Watts(s.ControlLimit)-l.site.Power+ev.power, phases)
 	if l.site.HasPhases {
@@ -463,6 +509,10 @@ func (l *limiter) pauseText(limitW int, ongoing bool) string {
 	case l.super:
 		return fmt.Sprintf("paused: supervisor grants %.0f W, below 6 A; earliest resume %s with ≥ %.1f A",
 			float64(l.lease.power), resume, float64(settings.MinCurrent+l.p.ResumeMargin))
+	}
+	if l.source == SourceSolar {
+		return fmt.Sprintf("paused: %.0f W of solar surplus (with the %.0f W import allowance), below 6 A; earliest resume %s with ≥ %.1f A",
+			float64(l.available), float64(l.p.SolarImport), resume, float64(settings.MinCurrent+l.p.ResumeMargin))
 	}
 	return fmt.Sprintf("paused: %.0f W available under the %d W limit, below 6 A; earliest resume %s with ≥ %.1f A",
 		float64(l.available), limitW, resume, float64(settings.MinCurrent+l.p.ResumeMargin))

@@ -59,6 +59,7 @@ type Machine struct {
 	meterBaseOK  bool
 
 	lim       limiter
+	mode      Mode              // charging mode (mode.go); survives Restart
 	holdUntil time.Time         // restart hold-off: pilot steady until then
 	lifetime  units.WattSeconds // energy delivered since the process started
 	meter1    hw.MeterReading
@@ -313,6 +314,8 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 	m.target, m.limitSrc = m.limitCurrent(now)
 	offer := m.session && m.target >= settings.MinCurrent
 	switch {
+	case m.mode == ModeOff:
+		m.reason = "charging mode off"
 	case !m.session:
 		m.reason = "session not started"
 	case m.restarting:

@@ -76,12 +76,13 @@ func (c *Controller) swap(now time.Time) {
 // takeOver carries from the machine being replaced what belongs to the car
 // and the user: the plug-in (so a car left connected is not taken for a
 // new one and auto-started), the session and its energy, whether its one
-// wake-up pulse was spent, the stacked
+// wake-up pulse was spent, the charging mode, the stacked
 // faults but a weld, and the per-plug-in retry counters. The control
 // logic (limiter, pilot debouncer, diode proof, duty pacing) starts afresh,
 // behind a RestartHold pause in X1.
 func (m *Machine) takeOver(old *Machine, now time.Time) {
 	m.lifetime = old.lifetime
+	m.mode = old.mode
 	m.holdUntil = now.Add(RestartHold)
 	m.plugged, m.ppCap, m.wakeDone = old.plugged, old.ppCap, old.wakeDone
 	m.relayTries, m.lockTries = old.relayTries, old.lockTries

@@ -134,7 +134,7 @@ func (m *Machine) ApplySettings(s settings.Settings) {
 	if s.Meter1Type == settings.MeterNone {
 		m.meter1OK = false
 	}
-	if !settings.IsModbusMeter(s.Meter2Type) {
+	if !settings.IsControlMeter(s.Meter2Type) {
 		m.lim.siteOK = false
 	}
 	if s.Meter2Type != settings.MeterRemoteSuperv {
@@ -182,7 +182,7 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	if !m.contactor {
 		phases = m.phasesWanted()
 	}
-	in := limitInput{ceiling: a, phases: phases}
+	in := limitInput{ceiling: a, phases: phases, mode: m.mode}
 	if m.contactor && IsPWM(m.duty) {
 		in.advertised = CurrentForDuty(m.duty)
 	}
@@ -201,6 +201,9 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	m.lim.update(now, &m.set, in)
 	if m.lim.active && m.lim.out < a {
 		a, src = m.lim.out, m.lim.source
+	}
+	if m.mode == ModeOff {
+		a, src = 0, SourceMode
 	}
 	a = a.Floor()
 	if a < settings.MinCurrent {

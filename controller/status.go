@@ -38,6 +38,7 @@ type Status struct {
 	Reason             string
 	LimiterStale       bool
 	LimiterPaused      bool
+	Mode               Mode // charging mode
 	SupervisorLeaseEnd time.Time
 	// Unreachable says why a bridged charger does not answer; "" while
 	// it does (always, for the local controller).
@@ -72,6 +73,7 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 		LimiterActive:     m.lim.active,
 		LimiterStale:      m.lim.stale,
 		LimiterPaused:     m.lim.paused,
+		Mode:              m.mode,
 	}
 	if m.lim.active {
 		st.PowerAvailable = m.lim.available

@@ -87,7 +87,14 @@ func (d *Daemon) startLocal(ctx context.Context) (backend, error) {
 		return backend{}, err
 	}
 	m := controller.NewMachine(board, cfg.Params(), s)
+	mf := newModeFile(cfg.StateDir)
+	mode, err := mf.load()
+	if err != nil {
+		d.log.Error().Err(err).Msg("charging mode unreadable; mode now until it is set again")
+	}
+	_ = m.SetMode(mode, time.Time{}) // a parsed mode is always valid
 	d.ctrl = controller.New(m, d.store.Save, d.log)
+	d.ctrl.SetModeStore(mf.save)
 	if cfg.Hardware.Driver == "periph" {
 		name = "periph board"
 		d.ch = d.ctrl

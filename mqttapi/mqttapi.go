@@ -274,7 +274,9 @@ func (s *Surface) subscribe(ctx context.Context) {
 	for _, sub := range command.MQTTTopics {
 		s.cl.Handle(s.base+"/"+sub, true, func(topic string, p []byte) {
 			res := s.o.Commands.MQTT(strings.TrimPrefix(topic, s.base+"/"), p, mq)
-			s.result(res.Command, res.Transaction, res.Reply)
+			if !res.Quiet {
+				s.result(res.Command, res.Transaction, res.Reply)
+			}
 		})
 	}
 	if s.o.DiscoveryEnabled {

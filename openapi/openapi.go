@@ -37,6 +37,8 @@ const Paths = `
 /webapi/v1/SystemInfo
 /webapi/v1/EvseCtrl
 /api/v1/status
+/api/v1/mode
+/api/v1/grid
 /api/v1/events
 /api/v1/history
 /api/v1/log

@@ -106,7 +106,7 @@ func TestPatchRefuses(t *testing.T) {
 		{`{"ChargerMode": 2}`, "ChargerMode"},
 		{`{"LockMethod": -1}`, "LockMethod"},
 		{`{"Meter1Type": 7}`, "Meter1Type"},
-		{`{"Meter2Type": 8}`, "Meter2Type"},
+		{`{"Meter2Type": 9}`, "Meter2Type"},
 		{`{"Meter2Type": 4}`, "Meter2Type"},                          // IP type without an address in the request
 		{`{"Meter2Type": 7, "Meter2Ip": "10.0.0.1:80"}`, "Meter2Ip"}, // supervisor: bare IP only
 		{`{"Meter1Type": 5}`, "Meter1Type"},                          // address must come with the type, even if one is stored
@@ -260,5 +260,17 @@ func checkDecoded(t *testing.T, f Field, raw json.RawMessage, got any) {
 		if !ok || !r.IsInt() || r.Cmp(new(big.Rat).SetInt64(int64(got.(int)))) != 0 {
 			t.Fatalf("%s: accepted %s as %v", f.Name, raw, got)
 		}
+	}
+}
+
+// TestGridFeedNeedsNoAddress: Meter2Type 8 (our grid feed) is accepted on
+// its own, like the vendor's "none", and only for Meter2.
+func TestGridFeedNeedsNoAddress(t *testing.T) {
+	next, _, bad := Patch(Defaults(), map[string]json.RawMessage{"Meter2Type": json.RawMessage("8")}, 32)
+	if bad != nil || next.Meter2Type != MeterGridFeed || !IsControlMeter(next.Meter2Type) || IsModbusMeter(next.Meter2Type) {
+		t.Fatalf("bad %v type %d", bad, next.Meter2Type)
+	}
+	if _, _, bad := Patch(Defaults(), map[string]json.RawMessage{"Meter1Type": json.RawMessage("8")}, 32); bad["Meter1Type"] == "" {
+		t.Fatal("Meter1Type 8 accepted")
 	}
 }

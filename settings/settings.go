@@ -30,6 +30,12 @@ const (
 	MeterIPNMID30     = 5
 	MeterIPSDM120     = 6
 	MeterRemoteSuperv = 7 // Meter2 only: an external supervisor sets the power
+	// MeterGridFeed is our extension beside the vendor's 0–7 (Meter2
+	// only, no address): the control meter's readings are pushed to the
+	// daemon (MQTT <base>/grid/set or POST /api/v1/grid) instead of read
+	// over Modbus; each reading is stamped when it arrives and goes stale
+	// like a Modbus meter's.
+	MeterGridFeed = 8
 )
 
 // MinCurrent is the smallest current IEC 61851 lets an EVSE advertise.
@@ -93,6 +99,10 @@ func (es Errors) Error() string {
 // IsIPMeter reports whether a meter type is reached over IP.
 func IsIPMeter(t int) bool { return t >= MeterIPSDM72D && t <= MeterIPSDM120 }
 
+// IsControlMeter reports whether a Meter2Type gives the limiter a control
+// meter reading: a Modbus meter or the pushed grid feed (8).
+func IsControlMeter(t int) bool { return IsModbusMeter(t) || t == MeterGridFeed }
+
 // IsModbusMeter reports whether a meter type is a Modbus energy meter.
 func IsModbusMeter(t int) bool { return t >= MeterRTUSDM72D && t <= MeterIPSDM120 }
 
@@ -121,8 +131,8 @@ func (s Settings) Validate(prefix string, hwMax int) Errors {
 	if s.Meter1Type < MeterNone || s.Meter1Type > MeterIPSDM120 {
 		add("Meter1Type", "must be 0…6, got %d", s.Meter1Type)
 	}
-	if s.Meter2Type < MeterNone || s.Meter2Type > MeterRemoteSuperv {
-		add("Meter2Type", "must be 0…7, got %d", s.Meter2Type)
+	if s.Meter2Type < MeterNone || s.Meter2Type > MeterGridFeed {
+		add("Meter2Type", "must be 0…8 (8: grid feed over MQTT/HTTP, our extension), got %d", s.Meter2Type)
 	}
 	if err := checkAddress(s.Meter1Ip, IsIPMeter(s.Meter1Type), false); err != "" {
 		add("Meter1Ip", "%s", err)

@@ -9,11 +9,12 @@ import (
 // why the charger does what it does. Outside /webapi/v1 so the vendor's
 // contract stays exact.
 type extendedDoc struct {
-	State       string `json:"state"`        // short name, e.g. "charging"
-	EvseState   int    `json:"evse_state"`   // the vendor's number
-	VendorState string `json:"vendor_state"` // e.g. "EVSE_EV_CHARGE_C1_C2"
-	Fault       string `json:"fault"`        // "" when none
-	Reason      string `json:"reason"`       // why the current is what it is
+	State       string `json:"state"`          // short name, e.g. "charging"
+	EvseState   int    `json:"evse_state"`     // the vendor's number
+	VendorState string `json:"vendor_state"`   // e.g. "EVSE_EV_CHARGE_C1_C2"
+	Fault       string `json:"fault"`          // "" when none
+	Reason      string `json:"reason"`         // why the current is what it is
+	Mode        string `json:"mode,omitempty"` // charging mode (off, now, solar, minsolar); absent for a bridged box
 
 	CurrentLimit  float64 `json:"current_limit_a"` // advertised limit in force
 	LimitSource   string  `json:"limit_source"`    // configuration, boost, limiter, supervisor lease, ...
@@ -71,6 +72,7 @@ func (s *Server) StatusJSON() []byte {
 		EvseState:         int(st.State),
 		VendorState:       st.State.VendorName(),
 		Reason:            st.Reason,
+		Mode:              s.mode(st),
 		CurrentLimit:      round(float64(st.CurrentLimit), 2),
 		LimitSource:       st.LimitSource.String(),
 		DutyPermille:      st.DutyPermille,

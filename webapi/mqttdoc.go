@@ -1,5 +1,7 @@
 package webapi
 
+import "github.com/evse-mqtt/evse-mqtt/charger"
+
 // mqttStatusDoc is the MQTT <base>/status document: the vendor's Status
 // object field for field, then what the WebAPI cannot carry (documented in
 // docs/mqtt.md; Home Assistant discovery reads these names).
@@ -18,7 +20,8 @@ type mqttStatusDoc struct {
 	LimiterActive    bool
 	LimiterStale     bool
 	LimiterPaused    bool
-	LeaseRemainingMs int64 // supervisor lease left, 0 without one
+	LeaseRemainingMs int64  // supervisor lease left, 0 without one
+	Mode             string `json:",omitempty"` // charging mode; absent for a bridged box (it has none)
 	// Reachable is false while a bridged box does not answer, with the
 	// reason in UnreachableReason; the other fields then hold the last
 	// values read (Home Assistant shows the entities unavailable).
@@ -44,6 +47,7 @@ func (s *Server) MQTTStatusDocument() []byte {
 		LimiterStale:      st.LimiterStale,
 		LimiterPaused:     st.LimiterPaused,
 		Reachable:         st.Unreachable == "",
+		Mode:              s.mode(st),
 		UnreachableReason: st.Unreachable,
 	}
 	if st.Problem() {
@@ -56,4 +60,13 @@ func (s *Server) MQTTStatusDocument() []byte {
 		d.LeaseRemainingMs = st.SupervisorLeaseEnd.Sub(st.At).Milliseconds()
 	}
 	return encode(d)
+}
+
+// mode names the charging mode of a backend that has modes, "" for one
+// that has none (a bridged box).
+func (s *Server) mode(st charger.Status) string {
+	if _, ok := s.o.Controller.(charger.Modes); !ok {
+		return ""
+	}
+	return st.Mode.String()
 }

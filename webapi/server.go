@@ -124,6 +124,8 @@ func New(o Options) (*Server, error) {
 		"/webapi/v1/SystemInfo":   {get: s.getSystemInfo, post: t.SystemInfo},
 		"/webapi/v1/EvseCtrl":     {post: t.EvseCtrl},
 		"/api/v1/status":          {get: s.getExtended},
+		"/api/v1/mode":            {post: t.Mode},
+		"/api/v1/grid":            {post: t.GridObject},
 		"/healthz":                {get: s.getHealth},
 	}
 	return s, nil

@@ -43,7 +43,7 @@ var rejections = []rejection{
 	{"charger mode", "SystemConfig", `{"ChargerMode":2}`, 400, "ChargerMode", "must be 0", nil},
 	{"lock method", "SystemConfig", `{"LockMethod":-1}`, 400, "LockMethod", "must be 0", nil},
 	{"meter1 type", "SystemConfig", `{"Meter1Type":7,"Meter1Ip":"192.168.0.30"}`, 400, "Meter1Type", "0…6", nil},
-	{"meter2 type", "SystemConfig", `{"Meter2Type":8}`, 400, "Meter2Type", "0…7", nil},
+	{"meter2 type", "SystemConfig", `{"Meter2Type":9}`, 400, "Meter2Type", "0…8", nil},
 	{"control strategy", "SystemConfig", `{"ControlStrategy":2}`, 400, "ControlStrategy", "must be 0", nil},
 	{"control limit negative", "SystemConfig", `{"ControlLimit":-1}`, 400, "ControlLimit", "0…1000000", nil},
 	{"phase limit", "SystemConfig", `{"PhaseCurrentLimit":5}`, 400, "PhaseCurrentLimit", "6…1000", nil},
