@@ -106,6 +106,9 @@ type Limiter struct {
 	EVResponse      time.Duration `yaml:"ev_response"` // how long a car may lag a reduction
 	Fallback        string        `yaml:"fallback"`    // minimum, pause, fixed
 	FallbackCurrent int           `yaml:"fallback_current"`
+	// SolarImport is what the solar mode may import on top of the
+	// surplus, in W (docs/solar.md).
+	SolarImport int `yaml:"solar_import"`
 }
 
 // Meters holds the wiring details of the two meters (their types and
@@ -153,7 +156,7 @@ func Defaults() Config {
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
-			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent)},
+			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent), SolarImport: int(p.SolarImport)},
 		MQTT:      bridge.Defaults(),
 		Publish:   Publish{MinInterval: time.Second, MaxInterval: 60 * time.Second, MeterInterval: 5 * time.Second},
 		Discovery: Discovery{Enabled: true, Prefix: "homeassistant"},
@@ -306,6 +309,7 @@ func (c Config) Params() controller.Params {
 	p.Limiter.MaxPause = c.Limiter.MaxPause
 	p.Limiter.ShortRun = c.Limiter.ShortRun
 	p.Limiter.EVResponse = c.Limiter.EVResponse
+	p.Limiter.SolarImport = units.Watts(c.Limiter.SolarImport)
 	switch c.Limiter.Fallback {
 	case "pause":
 		p.Limiter.Fallback = controller.FallbackPause

@@ -116,8 +116,11 @@ func (d *Daemon) discoveryDevice() discovery.Device {
 		HardwareMaxCurrent: units.Amps(d.cfg.Hardware.MaxCurrent),
 		MaxPhaseCurrent:    250,
 		MaxControlLimit:    1_000_000,
+		Modes:              isModes(d.ch),
 	}
 }
+
+func isModes(c charger.Charger) bool { _, ok := c.(charger.Modes); return ok }
 
 // webURL is how people reach the WebAPI: the listen address, with the
 // host's name where it listens on all interfaces.

@@ -78,6 +78,9 @@ type Device struct {
 	// MaxControlLimit bounds the control limit number (default: three
 	// phases of MaxPhaseCurrent at the nominal voltage, in whole 100 W).
 	MaxControlLimit units.Watts
+	// Modes says the charger has charging modes (the local controller,
+	// not a bridged box): a Mode select is announced.
+	Modes bool
 }
 
 // MeterRegister is one register of a meter's WebAPI map that gets a sensor:

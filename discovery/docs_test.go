@@ -25,6 +25,7 @@ func statusFields() map[string]fieldType {
 		// extras
 		"State": tString, "Reason": tString, "VehicleConnected": tBool, "Charging": tBool,
 		"Problem": tBool, "CurrentLimit": tNumber, "LimitSource": tString, "PowerSource": tString,
+		"Mode": tString,
 	}
 }
 
@@ -47,6 +48,12 @@ func writableConfig() map[string]bool {
 		"PhaseCurrentLimit": true, "ControlStrategy": true, "ControlLimit": true,
 		"ChargeAutoStart": true, "Charge3Phase": true,
 	}
+}
+
+// stringEnums: status fields whose values are words, and those words (a
+// select writes them as they are on its own command topic).
+func stringEnums() map[string][]string {
+	return map[string][]string{"Mode": {"off", "now", "solar", "minsolar"}}
 }
 
 // enumCounts: how many values each numeric SystemConfig enumeration has.

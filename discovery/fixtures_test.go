@@ -8,6 +8,7 @@ func testDevice() Device {
 		SWVersion:          "1.2.3",
 		ConfigURL:          "http://192.168.0.40/webapi/v1/Status",
 		HardwareMaxCurrent: 32,
+		Modes:              true,
 	}
 }
 

@@ -142,6 +142,19 @@ func checkSelect(t string, p map[string]any, field string) []error {
 	if len(opts) == 0 {
 		fail("select without options")
 	}
+	if words, ok := stringEnums()[field]; ok {
+		// A word-valued field: shown and written as it is.
+		if !slices.Equal(opts, words) {
+			fail("%s takes %v, select offers %v", field, words, opts)
+		}
+		if tmpl, _ := p["value_template"].(string); tmpl != "{{ value_json."+field+" }}" {
+			fail("value_template %q does not read %s as it is", tmpl, field)
+		}
+		if _, has := p["command_template"]; has {
+			fail("%s is written as it is: no command_template", field)
+		}
+		return errs
+	}
 	if n := enumCounts()[field]; n != len(opts) {
 		fail("%s has %d values, select has %d options", field, n, len(opts))
 	}

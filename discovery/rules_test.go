@@ -306,6 +306,8 @@ func checkState(t, comp string, p map[string]any, env ruleEnv) []error {
 		want = tBool
 	case comp == "sensor" && p["state_class"] == nil && p["unit_of_measurement"] == nil:
 		want = tString
+	case comp == "select" && p["command_template"] == nil:
+		want = tString // a word-valued select (checkSelect judges the words)
 	}
 	if comp == "sensor" && p["state_class"] == "measurement" && want != tNumber {
 		return []error{fmt.Errorf("%s: measurement of a non-numeric field", t)}
@@ -323,7 +325,7 @@ func checkState(t, comp string, p map[string]any, env ruleEnv) []error {
 	return nil
 }
 
-var commandRule = regexp.MustCompile(`^(charging|boost|system|power_available|config/([A-Za-z0-9]+))/set$`)
+var commandRule = regexp.MustCompile(`^(charging|boost|system|power_available|mode|config/([A-Za-z0-9]+))/set$`)
 
 func checkCommand(t, comp string, p map[string]any, env ruleEnv) []error {
 	ct, has := p["command_topic"].(string)

@@ -114,7 +114,7 @@ func configSelect(key, name, field, icon string, labels []string) entity {
 func entities(d Device) []entity {
 	maxA := float64(d.HardwareMaxCurrent)
 	minA := float64(MinChargeCurrent)
-	return []entity{
+	ents := []entity{
 		enumSensor("state", "State", "State", "", stateNames()),
 		measurement("current", "Current", "ActualCurrent", "current", "A"),
 		measurement("power", "Power", "ActualPower", "power", "W"),
@@ -159,7 +159,17 @@ func entities(d Device) []entity {
 		{component: button, key: "restart", name: "Restart", command: "system/set",
 			category: catConfig, class: "restart", extra: map[string]any{"payload_press": `{"SCode":"Reset"}`}},
 	}
+	if d.Modes {
+		ents = append(ents, entity{component: selectComp, key: "mode", name: "Charging mode", source: srcStatus,
+			field: "Mode", command: "mode/set", icon: "mdi:solar-power",
+			extra: map[string]any{"options": modeNames()}})
+	}
+	return ents
 }
+
+// modeNames are the charging modes as <base>/mode/set takes them and the
+// status reports them (controller.ModeNames).
+func modeNames() []string { return []string{"off", "now", "solar", "minsolar"} }
 
 // meterHealth is the diagnostic for a meter's communication quality.
 func meterHealth(meter int) entity {
