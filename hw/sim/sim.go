@@ -28,7 +28,7 @@ const (
 )
 
 // Faults lists every fault name.
-var Faults = []string{FaultNone, FaultEPO, FaultWeld, FaultRelayOpen, FaultDiodeShort, FaultCPShort, FaultPPShort, FaultPPOpen, FaultLockJam, FaultCPInvalid}
+var Faults = []string{FaultNone, FaultEPO, FaultWeld, FaultRelayOpen, FaultDiodeShort, FaultCPShort, FaultPPShort, FaultPPOpen, FaultLockJam, FaultCPInvalid, FaultC2Stuck}
 
 // Lock feedback delays per method: a solenoid pulse is quick, a servo
 // takes its travel time.
@@ -53,6 +53,9 @@ type Sim struct {
 	locked        bool
 	fault         string
 	negativeSince time.Time // EVSE has driven −12 V since (for the wake-up)
+	c2Present     bool      // phases.go
+	c2Cmd         bool
+	c2Closed      bool
 
 	// vehicle
 	ev        Vehicle
@@ -92,7 +95,13 @@ func New(now time.Time) *Sim {
 
 // Board returns the simulator's devices as an hw.Board.
 func (s *Sim) Board() hw.Board {
-	return hw.Board{Pilot: (*Pilot)(s), Proximity: (*Proximity)(s), Contactor: (*Contactor)(s), Lock: (*Lock)(s), EPO: (*EPO)(s)}
+	b := hw.Board{Pilot: (*Pilot)(s), Proximity: (*Proximity)(s), Contactor: (*Contactor)(s), Lock: (*Lock)(s), EPO: (*EPO)(s)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c2Present {
+		b.Phases = (*PhaseContactor)(s)
+	}
+	return b
 }
 
 // Tick advances the simulation to now: the vehicle reacts to the pilot

@@ -34,6 +34,9 @@ type State struct {
 	Contactor  bool    `json:"Contactor"`
 	Locked     bool    `json:"Locked"`
 	EvCurrent  float64 `json:"EvCurrent"`
+	// SupplyPhases is what C2 connects (1 or 3; 3 without C2). The car
+	// draws on min(EvPhases, SupplyPhases).
+	SupplyPhases int `json:"SupplyPhases"`
 }
 
 // State returns a snapshot.
@@ -57,6 +60,7 @@ func (s *Sim) State() State {
 		Contactor:       s.contactorClosed(),
 		Locked:          s.locked,
 		EvCurrent:       float64(s.current),
+		SupplyPhases:    s.supplyPhases(),
 	}
 }
 
@@ -85,7 +89,7 @@ var writable = []string{"EvPlugged", "EvRequestCharge", "EvVentilation", "EvMaxC
 // maxName is longer than any field name.
 const maxName = 64
 
-var readOnly = []string{"PilotDuty", "PilotLevel", "Contactor", "Locked", "EvCurrent"}
+var readOnly = []string{"PilotDuty", "PilotLevel", "Contactor", "Locked", "EvCurrent", "SupplyPhases"}
 
 // Update applies a JSON object with any subset of the writable fields,
 // decoded by jsonstrict like every write surface. It validates the whole
@@ -264,7 +268,7 @@ func (s *Sim) EVPhases() [3]Phase {
 
 func (s *Sim) evPhases() [3]Phase {
 	var ph [3]Phase
-	n := s.ev.Phases
+	n := min(s.ev.Phases, s.supplyPhases())
 	for i := range ph {
 		ph[i].Voltage = units.NominalVoltage
 		if i < n {
