@@ -187,6 +187,7 @@ type limiter struct {
 	overRead  bool      // the control meter's reading is over a limit
 	overCutAt time.Time // last reduction made while a reading was over a limit
 	lease     lease
+	solarW    units.Watts // the surplus (with the car's draw) at the last fresh reading, for auto phases
 	site      hw.MeterReading
 	siteOK    bool
 
@@ -232,6 +233,7 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 		}
 		if in.mode.Solar() {
 			slo, shi := l.surplus(in, phases)
+			l.solarW = units.PowerFor(max(slo, 0), phases)
 			if in.mode == ModeMinSolar {
 				// 6 A at least, but never above what ControlLimit allows.
 				slo, shi = max(slo, settings.MinCurrent), max(shi, settings.MinCurrent)

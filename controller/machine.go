@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -60,6 +61,7 @@ type Machine struct {
 
 	lim       limiter
 	mode      Mode              // charging mode (mode.go); survives Restart
+	ph        phaseState        // C2, 1p/3p switching (phase.go)
 	holdUntil time.Time         // restart hold-off: pilot steady until then
 	lifetime  units.WattSeconds // energy delivered since the process started
 	meter1    hw.MeterReading
@@ -80,10 +82,23 @@ type Machine struct {
 // NewMachine returns a machine for the board with the given parameters and
 // settings. It drives the pilot steady and the contactor open at once.
 func NewMachine(b hw.Board, p Params, s settings.Settings) *Machine {
-	m := &Machine{board: b, p: p, set: s, duty: DutySteady}
-	m.lim.p = p.Limiter
+	m := newMachine(b, p, s)
 	b.Halt()
 	return m
+}
+
+func newMachine(b hw.Board, p Params, s settings.Settings) *Machine {
+	m := &Machine{board: b, p: p, set: s, duty: DutySteady}
+	m.lim.p = p.Limiter
+	return m
+}
+
+// haltKeepingC2 opens C1 and steadies the pilot but leaves C2 where it
+// is: a Restart must never move C2, which may be switched only with C1
+// confirmed open and no current (the fresh machine takes C2's state over).
+func haltKeepingC2(b hw.Board) {
+	b.Contactor.Halt()
+	b.Pilot.Halt()
 }
 
 // Settings returns the settings in force.
@@ -214,6 +229,11 @@ func (m *Machine) enterFault(f Fault, now time.Time) {
 	m.setContactor(false, now)
 	m.setDuty(DutyNegative, now)
 	m.wakeUntil = time.Time{}
+	if m.ph.step == PhaseFHold {
+		// The fault's F is no re-initialisation: the switch waits for
+		// the fault to clear and drives its own F again.
+		m.ph.step = PhaseStopping
+	}
 }
 
 // runFault keeps the outputs safe, holds F for FHold, then drives steady
@@ -293,6 +313,8 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 			m.setLock(false, now)
 		}
 		m.target, m.reason = 0, "no vehicle connected"
+		idle := DutySteady
+		m.runPhases(now, level, fb, &idle) // C2 follows the request with no car
 		return
 	case now.Before(m.holdUntil):
 		m.setContactor(false, now)
@@ -359,6 +381,9 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		duty = DutyFor(m.target)
 	}
 	m.wakeUp(now, level, &duty, fb)
+	if m.runPhases(now, level, fb, &duty) {
+		m.reason = m.ph.reason
+	}
 	m.paceDuty(now, duty)
 
 	charging := level == LevelC || level == LevelD && m.p.Ventilation
@@ -372,7 +397,12 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		if m.withdrawnAt.IsZero() {
 			m.withdrawnAt = now
 		}
-		if now.Sub(m.withdrawnAt) >= m.p.StopTimeout || m.evStopped(now) {
+		switch {
+		case m.ph.step == PhaseStopping && now.Sub(m.withdrawnAt) >= m.stopWait()-abortMargin && m.drawing(now):
+			// The car keeps drawing: abort the switch rather than open
+			// C1 under load for it; the PWM comes back at the old phases.
+			m.phaseAbort(now, fmt.Sprintf("phase switch aborted: the car kept drawing %.1f A %v after the PWM was withdrawn", float64(m.meter1Max()), m.stopWait()))
+		case now.Sub(m.withdrawnAt) >= m.stopWait() || m.evStopped(now):
 			m.setContactor(false, now)
 		}
 	case !m.contactor && IsPWM(m.duty) && m.mayClose(now):
@@ -553,8 +583,20 @@ func (m *Machine) readPP() units.Amps {
 func (m *Machine) ppValid() bool { return ppRating(m.board.Proximity.Ohms()) > 0 }
 
 func (m *Machine) phasesWanted() int {
+	if m.board.Phases != nil {
+		return m.supply()
+	}
 	if m.set.Charge3Phase {
 		return 3
 	}
 	return 1
+}
+
+// meter1Max is the highest phase current on meter 1's last reading.
+func (m *Machine) meter1Max() units.Amps {
+	var mx units.Amps
+	for _, a := range m.meter1.PhaseCurrent {
+		mx = max(mx, a)
+	}
+	return mx
 }

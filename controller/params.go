@@ -27,6 +27,7 @@ type Params struct {
 	RelayTries   int           // retries per plug-in before holding the fault
 
 	Limiter LimiterParams
+	Phases  PhaseParams // 1p/3p switching, with a C2 only
 }
 
 // DefaultParams returns the timings used unless configured otherwise.
@@ -47,5 +48,6 @@ func DefaultParams() Params {
 		RelayRetry:   30 * time.Second,
 		RelayTries:   3,
 		Limiter:      DefaultLimiterParams(),
+		Phases:       DefaultPhaseParams(),
 	}
 }

@@ -62,8 +62,8 @@ func (c *Controller) swap(now time.Time) {
 			Msg("restart: ChargerMode and LockMethod kept as they were until the vehicle is unplugged; restart again then")
 		s.ChargerMode, s.LockMethod = old.set.ChargerMode, old.set.LockMethod
 	}
-	c.board.Halt()
-	m := NewMachine(c.board, r.p, s)
+	haltKeepingC2(c.board)
+	m := newMachine(c.board, r.p, s)
 	m.takeOver(old, now)
 	m.Step(now)
 	c.mu.Lock()
@@ -83,6 +83,14 @@ func (c *Controller) swap(now time.Time) {
 func (m *Machine) takeOver(old *Machine, now time.Time) {
 	m.lifetime = old.lifetime
 	m.mode = old.mode
+	// C2 as it is, the request, this plug-in's switches and a latched
+	// mismatch or blocked switch. A switch in progress restarts from its
+	// stop (the swap waits until the pilot leaves F, so it is never
+	// caught between F and C2's feedback).
+	m.ph = old.ph
+	if m.ph.step == PhaseFHold || m.ph.step == PhaseSwitching {
+		m.ph.step, m.ph.stepAt = PhaseStopping, now
+	}
 	m.holdUntil = now.Add(RestartHold)
 	m.plugged, m.ppCap, m.wakeDone = old.plugged, old.ppCap, old.wakeDone
 	m.relayTries, m.lockTries = old.relayTries, old.lockTries

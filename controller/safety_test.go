@@ -38,6 +38,13 @@ type obs struct {
 	locked         bool // lock feedback
 	unlockedLoaded bool // the step commanded an unlock while the contactor was closed or live
 
+	// phase switching (C2)
+	c2      bool       // C2 as commanded
+	evAmps  units.Amps // the simulated car's current
+	phaseF  bool       // the machine reports F as the switch's (not a wake-up)
+	latched bool       // the machine reports a phase mismatch latched
+	maxSw   int        // Params.Phases.MaxSwitches
+
 	// status after the step
 	fault     Fault
 	started   bool
@@ -81,6 +88,14 @@ type safety struct {
 	wakes       int       // wake-up pulses this plug-in / resume
 	pulseAt     time.Time // wake-up pulse began (zero: none running)
 	permitAt    time.Time // everything permitted for closing since
+
+	// 21–24: phase switching.
+	fStart    time.Time     // F driven since (zero: not now)
+	maxF      time.Duration // longest F run since C1 was last commanded open
+	switched  bool          // C2 moved with a car connected since C1 last opened
+	switches  int           // C2 switch sequences this plug-in
+	countedF  time.Time     // the F run of the last counted switch
+	latchedPh bool          // a mismatch was latched this plug-in
 }
 
 // allowedLevel reports whether the pilot level lets the contactor close.
@@ -306,8 +321,8 @@ func (c *safety) check(o obs) []string {
 	}
 
 	// 17: wake-up at most once per plug-in / resume, 3–4 s, never under load.
-	pulse := o.duty == DutyNegative && o.fault == FaultNone
-	prevPulse := !first && p.duty == DutyNegative && p.fault == FaultNone
+	pulse := o.duty == DutyNegative && o.fault == FaultNone && !o.phaseF
+	prevPulse := !first && p.duty == DutyNegative && p.fault == FaultNone && !p.phaseF
 	if pulse && !prevPulse {
 		c.wakes++
 		c.pulseAt = o.at
@@ -327,8 +342,61 @@ func (c *safety) check(o obs) []string {
 		}
 	}
 
+	c.checkPhases(o, first, fail)
 	c.prev = o
 	return bad
+}
+
+// checkPhases checks invariants 21–24 (issue 12): C2 never changes while
+// C1 is closed or current flows; F is held ≥ 5 s between opening C1 and
+// a re-close after a switch; never more switches per plug-in than
+// configured; a latched mismatch never re-energises 3p in that plug-in.
+func (c *safety) checkPhases(o obs, first bool, fail func(int, string, ...any)) {
+	p := c.prev
+	if o.duty == DutyNegative {
+		if c.fStart.IsZero() {
+			c.fStart = o.at
+		}
+		c.maxF = max(c.maxF, o.at.Sub(c.fStart))
+	} else {
+		c.fStart = time.Time{}
+	}
+	if !o.plugged {
+		c.switched, c.switches, c.latchedPh, c.countedF = false, 0, false, time.Time{}
+	}
+	if first {
+		return
+	}
+	if !o.closed && p.closed {
+		c.maxF = 0
+	}
+	if o.c2 != p.c2 {
+		if p.closed || o.closed || p.fb || o.fb || o.evAmps > 0 || p.evAmps > 0 {
+			fail(21, "C2 moved with C1 closed (cmd %v/%v, fb %v/%v) or %v A flowing", p.closed, o.closed, p.fb, o.fb, o.evAmps)
+		}
+		if o.plugged {
+			c.switched = true
+			if c.fStart.IsZero() || !c.fStart.Equal(c.countedF) {
+				c.switches++
+				c.countedF = c.fStart
+				if c.switches > o.maxSw {
+					fail(23, "switch number %d in one plug-in, max %d", c.switches, o.maxSw)
+				}
+			}
+		}
+		if o.c2 && c.latchedPh {
+			fail(24, "3p energised again after a latched mismatch in this plug-in")
+		}
+	}
+	if o.latched && o.plugged {
+		c.latchedPh = true
+	}
+	if o.closed && !p.closed {
+		if c.switched && c.maxF < 5*time.Second {
+			fail(22, "C1 re-closed after a switch with only %v of F since it opened", c.maxF)
+		}
+		c.switched = false
+	}
 }
 
 // probe builds observations from a machine on the simulator whose board
@@ -339,6 +407,7 @@ type probe struct {
 	pilot *recPilot
 	cont  *recContactor
 	lock  *recLock
+	c2    *recContactor // the phase contactor, when the simulator has one
 	m     *Machine
 
 	// What the oracle tracks itself, from the events the harness applies
@@ -417,7 +486,12 @@ func (pr *probe) wrap(s *sim.Sim) hw.Board {
 	pr.pilot = &recPilot{Pilot: pr.raw.Pilot, duty: DutySteady}
 	pr.cont = &recContactor{Contactor: pr.raw.Contactor}
 	pr.lock = &recLock{Lock: pr.raw.Lock, contactor: pr.cont}
-	return hw.Board{Pilot: pr.pilot, Proximity: pr.raw.Proximity, Contactor: pr.cont, Lock: pr.lock, EPO: pr.raw.EPO}
+	b := hw.Board{Pilot: pr.pilot, Proximity: pr.raw.Proximity, Contactor: pr.cont, Lock: pr.lock, EPO: pr.raw.EPO}
+	if pr.raw.Phases != nil {
+		pr.c2 = &recContactor{Contactor: pr.raw.Phases}
+		b.Phases = pr.c2
+	}
+	return b
 }
 
 // before records the inputs the next Step will read.
@@ -455,6 +529,12 @@ func (pr *probe) after(o *obs, st *Status) {
 	o.duty, o.closed, o.fb = pr.pilot.duty, pr.cont.cmd, pr.raw.Contactor.Closed()
 	o.locked, o.unlockedLoaded = pr.raw.Lock.Locked(), pr.lock.loaded
 	o.fault, o.started, o.limitAmps = st.Fault, st.ChargerStarted, st.CurrentLimit
+	if pr.c2 != nil {
+		o.c2 = pr.c2.cmd
+	}
+	o.evAmps = units.Amps(pr.sim.State().EvCurrent)
+	o.phaseF = st.PhaseSwitch == PhaseFHold || st.PhaseSwitch == PhaseSwitching || st.PhaseSwitch == PhaseStopping
+	o.latched, o.maxSw = st.PhaseLatched, pr.m.p.Phases.MaxSwitches
 	// The smallest limit invariant 3 names.
 	s := pr.m.Settings()
 	a := units.Amps(s.ChargeCurrent)

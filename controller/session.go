@@ -164,6 +164,7 @@ func (m *Machine) unplug(now time.Time) {
 	m.relayTries, m.lockTries = 0, 0
 	m.lockRetryAt, m.wakeUntil = time.Time{}, time.Time{}
 	m.cable, m.ppCap = 0, m.ppSinceA
+	m.resetPhasesForPlugIn()
 }
 
 // limitCurrent returns the current to advertise and what limits it.
@@ -201,6 +202,10 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	m.lim.update(now, &m.set, in)
 	if m.lim.active && m.lim.out < a {
 		a, src = m.lim.out, m.lim.source
+	}
+	if m.board.Phases != nil && m.supply() == 1 && units.Amps(m.set.PhaseCurrentLimit) < a {
+		// On one phase the whole current is on L1: its breaker bounds it.
+		a, src = units.Amps(m.set.PhaseCurrentLimit), SourceHardware
 	}
 	if m.mode == ModeOff {
 		a, src = 0, SourceMode

@@ -9,36 +9,44 @@ import (
 // Status is a typed snapshot of the charger, taken after every step. The
 // WebAPI's Status object and the MQTT status document are rendered from it.
 type Status struct {
-	At                 time.Time
-	State              EvseState
-	Fault              Fault
-	Level              Level // debounced pilot level
-	ThreePhase         bool
-	ActualCurrent      units.Amps
-	PPCodedCurrent     units.Amps
-	ActualPower        units.Watts
-	PowerAvailable     units.Watts // 0 unless the limiter or a supervisor is active
-	LimiterActive      bool
-	Energy             units.WattSeconds // this session
-	LifetimeEnergy     units.WattSeconds // since the process started; survives Restart
-	Duration           time.Duration
-	AutoStartAllowed   bool
-	StartStopAllowed   bool
-	BoostAllowed       bool
-	ChargerStarted     bool
-	ChargeBoosted      bool
-	VehicleConnected   bool
-	ContactorClosed    bool // as commanded
-	ContactorFeedback  bool // as sensed
-	Locked             bool
-	DutyPermille       int
-	CurrentLimit       units.Amps // current the EVSE wants to advertise now
-	LimitSource        LimitSource
-	PowerFromMeter     bool // ActualPower/Current from the statistics meter
-	Reason             string
-	LimiterStale       bool
-	LimiterPaused      bool
-	Mode               Mode // charging mode
+	At                time.Time
+	State             EvseState
+	Fault             Fault
+	Level             Level // debounced pilot level
+	ThreePhase        bool
+	ActualCurrent     units.Amps
+	PPCodedCurrent    units.Amps
+	ActualPower       units.Watts
+	PowerAvailable    units.Watts // 0 unless the limiter or a supervisor is active
+	LimiterActive     bool
+	Energy            units.WattSeconds // this session
+	LifetimeEnergy    units.WattSeconds // since the process started; survives Restart
+	Duration          time.Duration
+	AutoStartAllowed  bool
+	StartStopAllowed  bool
+	BoostAllowed      bool
+	ChargerStarted    bool
+	ChargeBoosted     bool
+	VehicleConnected  bool
+	ContactorClosed   bool // as commanded
+	ContactorFeedback bool // as sensed
+	Locked            bool
+	DutyPermille      int
+	CurrentLimit      units.Amps // current the EVSE wants to advertise now
+	LimitSource       LimitSource
+	PowerFromMeter    bool // ActualPower/Current from the statistics meter
+	Reason            string
+	LimiterStale      bool
+	LimiterPaused     bool
+	Mode              Mode // charging mode
+	// 1p/3p switching (C2): the phases supplied, the step in progress,
+	// the switches this plug-in and why the last one went as it did.
+	PhasesActive       int
+	PhaseSwitch        PhaseStep
+	PhaseSwitches      int
+	PhaseReason        string
+	PhaseLatched       bool // a mismatch: 1p for the rest of the plug-in
+	PhaseSwitchOK      bool // C2 is fitted
 	SupervisorLeaseEnd time.Time
 	// Unreachable says why a bridged charger does not answer; "" while
 	// it does (always, for the local controller).
@@ -74,6 +82,12 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 		LimiterStale:      m.lim.stale,
 		LimiterPaused:     m.lim.paused,
 		Mode:              m.mode,
+		PhasesActive:      m.phasesActive(),
+		PhaseSwitch:       m.ph.step,
+		PhaseSwitches:     m.ph.switches,
+		PhaseReason:       m.ph.reason,
+		PhaseLatched:      m.ph.latched,
+		PhaseSwitchOK:     m.board.Phases != nil,
 	}
 	if m.lim.active {
 		st.PowerAvailable = m.lim.available
