@@ -131,7 +131,18 @@ func newPropRig(ch chooser, start time.Time, mutate func(*Params)) *propRig {
 		mutate(&p)
 	}
 	r := &propRig{ch: ch, now: start, p: p, fault: sim.FaultNone}
-	b := r.wrap(sim.New(start))
+	sm := sim.New(start)
+	// Half the machines have the phase contactor C2 (issue 12), with
+	// shorter policy times so switches happen between the other events.
+	if ch.Intn(2) == 0 {
+		sm.SetPhaseSwitch(true)
+		r.p.Phases.MinInterval = time.Duration(ch.Intn(120)) * time.Second
+		r.p.Phases.DownAfter, r.p.Phases.UpAfter = time.Duration(ch.Intn(60))*time.Second, time.Duration(ch.Intn(60))*time.Second
+		r.p.Phases.BothWays = ch.Intn(2) == 0
+		r.p.Phases.MaxSwitches = ch.Intn(5)
+		p = r.p
+	}
+	b := r.wrap(sm)
 	r.epo = &epoButton{EmergencyStop: b.EPO}
 	b.EPO = r.epo
 	r.m = NewMachine(b, p, randSettings(ch, int(p.HardwareMax)))
@@ -208,6 +219,12 @@ func (r *propRig) step() error {
 	if o.duty == DutyNegative && o.fault == FaultNone && r.safe.prev.duty != DutyNegative {
 		r.cov.wakes++
 	}
+	if o.c2 != r.safe.prev.c2 && o.plugged {
+		r.cov.phaseSwitches++
+	}
+	if o.latched && !r.safe.prev.latched {
+		r.cov.phaseLatches++
+	}
 	r.steps++
 	bad := r.safe.check(o)
 	if r.err != nil {
@@ -234,7 +251,7 @@ func (r *propRig) event() {
 		r.sim.SetVehicle(v)
 		r.logf("vehicle %s: %+v", what, v)
 	}
-	switch ch.Intn(35) {
+	switch ch.Intn(38) {
 	case 0, 1, 2, 31, 32:
 		veh("plug", func(v *sim.Vehicle) {
 			v.Plugged = true
@@ -364,6 +381,24 @@ func (r *propRig) event() {
 			r.noteMeter2(rd.At)
 		}
 		r.logf("meter %d: %+v", n, rd)
+	case 35:
+		// phases/set: 1, 3 or auto (refused without C2, auto without solar).
+		req := []PhaseRequest{Phases1, Phases3, PhasesAuto, PhasesFollow}[ch.Intn(4)]
+		err := r.m.SetPhases(req)
+		r.logf("SetPhases(%d): %v", req, err)
+	case 36:
+		mode := Mode(ch.Intn(int(numModes)))
+		err := r.m.SetMode(mode, r.now)
+		r.logf("SetMode(%v): %v", mode, err)
+	case 37:
+		// Meter 1 as it really reads the car (the phase switch verifies on it).
+		rd := hw.MeterReading{At: r.now, HasPhases: true}
+		for i, p := range r.sim.EVPhases() {
+			rd.PhaseCurrent[i], rd.PhasePower[i] = p.Current, p.Power
+			rd.Power += p.Power
+		}
+		r.m.SetMeter(1, rd)
+		r.logf("meter 1 (true): %+v", rd.PhaseCurrent)
 	case 21:
 		// Interference on the pilot line: a level between or outside the
 		// bands for a few ticks.
@@ -455,6 +490,9 @@ func TestSafetyProperties(t *testing.T) {
 	// wake-ups, ≈ 150 restarts and ≈ 100 refused settings changes per 2 M
 	// steps), so they catch a degenerate generator without making the
 	// test flaky.
+	if cov.phaseSwitches < n/200_000 {
+		t.Errorf("seed %d: only %d phase switches with a car", seed, cov.phaseSwitches)
+	}
 	if cov.closings < n/20_000 || cov.wakes < n/600_000 || cov.restarts < n/50_000 || cov.refused < n/100_000 {
 		t.Errorf("seed %d: only %d closings, %d wake-ups, %d restarts, %d refused settings changes",
 			seed, cov.closings, cov.wakes, cov.restarts, cov.refused)
@@ -500,6 +538,8 @@ type coverage struct {
 	closings, wakes int
 	restarts        int // machines swapped by a Reset
 	refused         int // settings changes refused for a connected vehicle
+	phaseSwitches   int // C2 moved with a car plugged in
+	phaseLatches    int // phase-switch mismatches latched
 }
 
 func (c *coverage) String() string {
@@ -510,6 +550,7 @@ func (c *coverage) String() string {
 	for f, k := range c.faults[1:] {
 		fmt.Fprintf(&b, "fault%d %d, ", f+1, k)
 	}
-	fmt.Fprintf(&b, "closings %d, wake-ups %d, restarts %d, settings refused %d", c.closings, c.wakes, c.restarts, c.refused)
+	fmt.Fprintf(&b, "closings %d, wake-ups %d, restarts %d, settings refused %d, phase switches %d, phase latches %d",
+		c.closings, c.wakes, c.restarts, c.refused, c.phaseSwitches, c.phaseLatches)
 	return b.String()
 }

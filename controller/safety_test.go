@@ -421,6 +421,7 @@ type probe struct {
 	meter2At  time.Time // last control meter reading handed to the machine
 	meter2OK  bool      // … and still usable (no settings change or restart dropped it)
 	ph3       bool      // Charge3Phase when the contactor last closed
+	c2Was     bool      // C2 as commanded before the step
 	wasClosed bool
 }
 
@@ -556,6 +557,15 @@ func (pr *probe) after(o *obs, st *Status) {
 	phases := 1
 	if closedBefore && pr.ph3 || !closedBefore && s.Charge3Phase {
 		phases = 3
+	}
+	if pr.c2 != nil {
+		// With C2 the supply is what C2 connected when the duty was
+		// chosen (C2 moves only with C1 open, so before this step).
+		phases = 1
+		if pr.c2Was {
+			phases = 3
+		}
+		pr.c2Was = pr.c2.cmd
 	}
 	if lim, ok := pr.limiterBound(o.at, s, phases); ok {
 		a = min(a, lim)
