@@ -126,3 +126,14 @@ var (
 	_ Modes    = (*controller.Controller)(nil)
 	_ GridFeed = (*controller.Controller)(nil)
 )
+
+// PhaseRequest is a phases/set request (1, 3 or auto).
+type PhaseRequest = controller.PhaseRequest
+
+// PhaseSwitcher is a backend with the phase contactor C2 (1p/3p).
+type PhaseSwitcher interface {
+	// SetPhases asks for 1p, 3p or auto (auto only in the solar modes).
+	SetPhases(PhaseRequest) error
+}
+
+var _ PhaseSwitcher = (*controller.Controller)(nil)

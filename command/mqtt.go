@@ -19,7 +19,7 @@ const MaxPayload = 4 << 10
 
 // MQTTTopics are the command topic filters under <base>/, each answered
 // on <base>/result. docs/mqtt.md documents them.
-var MQTTTopics = []string{"set", "charging/set", "boost/set", "power_available/set", "config/+/set", "system/set", "mode/set", "grid/set"}
+var MQTTTopics = []string{"set", "charging/set", "boost/set", "power_available/set", "config/+/set", "system/set", "mode/set", "grid/set", "phases/set"}
 
 // MQTTResult answers one MQTT command: the name <base>/result reports it
 // under, the client's "transaction" echoed, and the reply.
@@ -72,6 +72,8 @@ func (t *Table) MQTT(sub string, payload []byte, o Origin) MQTTResult {
 		}
 	case sub == "mode/set":
 		res.Reply = t.Mode(map[string]json.RawMessage{CmdMode: scalar(payload)}, o)
+	case sub == "phases/set":
+		res.Reply = t.Mode(map[string]json.RawMessage{CmdPhases: scalar(payload)}, o)
 	case sub == "grid/set":
 		res.Reply = t.Grid(payload, o)
 		res.Quiet = res.Reply.Applied()

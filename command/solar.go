@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
@@ -17,6 +18,34 @@ import (
 // CmdMode is the charging mode command (MQTT <base>/mode/set, POST
 // /api/v1/mode, the Home Assistant select).
 const CmdMode = "Mode"
+
+// CmdPhases is the 1p/3p request (MQTT <base>/phases/set, POST
+// /api/v1/mode {"Phases": ...}).
+const CmdPhases = "Phases"
+
+// parsePhases reads 1, 3 (numbers or strings) or "auto".
+func parsePhases(raw json.RawMessage) (any, error) {
+	if n, err := jsonstrict.Int(raw); err == nil {
+		return controller.ParsePhaseRequest(strconv.FormatInt(n, 10))
+	}
+	s, err := jsonstrict.String(raw)
+	if err != nil {
+		return nil, fmt.Errorf("must be 1, 3 or auto, got %s", jsonstrict.Shorten(bytes.TrimSpace(raw)))
+	}
+	return controller.ParsePhaseRequest(strings.ToLower(s))
+}
+
+func applyPhases(t *Table, v any, _ Origin) (string, int) {
+	ps, ok := t.ctl.(charger.PhaseSwitcher)
+	if !ok {
+		return Unsupported, http.StatusOK
+	}
+	r := v.(controller.PhaseRequest)
+	if err := ps.SetPhases(r); err != nil {
+		return refused(err), statusFor(err)
+	}
+	return "Set=>" + map[controller.PhaseRequest]string{controller.Phases1: "1", controller.Phases3: "3", controller.PhasesAuto: "auto"}[r], http.StatusOK
+}
 
 // MaxGridPower bounds a pushed grid reading, as MaxPower bounds the
 // supervisor's: a larger figure is a client bug, not a building.

@@ -205,6 +205,7 @@ var ctrlEntries = []ctrlEntry{
 	{Command{CmdBoost, KindBool, GroupExplicit}, parseBool, applyBoost},
 	{Command{"EVSEPowerAvailable", KindNumber, GroupEvseCtrl}, parsePower, applyPower},
 	{Command{CmdMode, KindString, GroupMode}, parseMode, applyMode},
+	{Command{CmdPhases, KindString, GroupMode}, parsePhases, applyPhases},
 }
 
 // conflicts are pairs that must not come in one request: both say what

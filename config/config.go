@@ -69,9 +69,29 @@ type Hardware struct {
 	Driver      string `yaml:"driver"`      // "sim", "psp" (bridge a PSP EVSE v1.0 box) or "periph" (real pins, hw/periph)
 	MaxCurrent  int    `yaml:"max_current"` // per phase, A: the supply and wiring limit
 	Ventilation bool   `yaml:"ventilation"` // state D may charge
-	PSP         PSP    `yaml:"psp"`         // with driver psp
+	// PhaseSwitch says the second contactor C2 (L2/L3) exists: 1p/3p
+	// switching (docs/solar.md). The simulator then simulates it.
+	PhaseSwitch bool `yaml:"phase_switch"`
+	// Phases tunes the switch sequence and its policy.
+	Phases PhaseSwitch `yaml:"phases"`
+	PSP    PSP         `yaml:"psp"` // with driver psp
 	// Periph is the board's wiring with driver: periph (docs/hardware.md).
 	Periph periph.Config `yaml:"periph"`
+}
+
+// PhaseSwitch tunes 1p/3p switching (controller.PhaseParams).
+type PhaseSwitch struct {
+	StopWait    time.Duration `yaml:"stop_wait"`    // the car must stop drawing within this (≤ 6s)
+	FTime       time.Duration `yaml:"f_time"`       // F held so the car re-initialises (≥ 5s)
+	Feedback    time.Duration `yaml:"feedback"`     // C2 feedback within this
+	Verify      time.Duration `yaml:"verify"`       // phases confirmed on meter 1 within this
+	VerifyAmps  float64       `yaml:"verify_amps"`  // a phase in use carries this much (A)
+	Policy      string        `yaml:"policy"`       // one_way (default) or both
+	MaxSwitches int           `yaml:"max_switches"` // per plug-in
+	MinInterval time.Duration `yaml:"min_interval"` // between switches
+	DownAfter   time.Duration `yaml:"down_after"`   // auto: 3p minimum missing this long → 1p
+	UpAfter     time.Duration `yaml:"up_after"`     // auto: 3p minimum + up_margin this long → 3p
+	UpMargin    int           `yaml:"up_margin"`    // W
 }
 
 // PSP configures the bridge to a PSP EVSE v1.0 box (docs/psp.md).
@@ -149,10 +169,14 @@ func Defaults() Config {
 	s.Meter1Type, s.Meter1Ip = settings.MeterIPSDM72D, "127.0.0.1:1502"
 	s.Meter2Type, s.Meter2Ip = settings.MeterIPSDM72D, "127.0.0.1:1503"
 	p := controller.DefaultLimiterParams()
+	ph := controller.DefaultPhaseParams()
 	return Config{
-		Log:      Log{Level: "info", Format: "auto"},
-		HTTP:     HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
-		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, PSP: PSP{Poll: time.Second, Timeout: 2 * time.Second}, Periph: periph.Defaults()},
+		Log:  Log{Level: "info", Format: "auto"},
+		HTTP: HTTP{Listen: ":8080", Config: webapi.DefaultConfig()},
+		Hardware: Hardware{Driver: "sim", MaxCurrent: 32, PSP: PSP{Poll: time.Second, Timeout: 2 * time.Second}, Periph: periph.Defaults(),
+			Phases: PhaseSwitch{StopWait: ph.StopWait, FTime: ph.FTime, Feedback: ph.Feedback, Verify: ph.Verify,
+				VerifyAmps: float64(ph.VerifyAmps), Policy: "one_way", MaxSwitches: ph.MaxSwitches, MinInterval: ph.MinInterval,
+				DownAfter: ph.DownAfter, UpAfter: ph.UpAfter, UpMargin: int(ph.UpMargin)}},
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
@@ -251,6 +275,16 @@ func (c Config) Validate() error {
 	} else if err := c.Params().Limiter.Validate(); err != nil {
 		add("limiter", "%v", err)
 	}
+	if c.Hardware.PhaseSwitch {
+		if c.Hardware.Driver == "psp" {
+			add("hardware.phase_switch", "a bridged PSP box switches no phases")
+		}
+		if pol := c.Hardware.Phases.Policy; pol != "one_way" && pol != "both" {
+			add("hardware.phases.policy", "must be one_way or both, got %q", pol)
+		} else if err := c.Params().Phases.Validate(); err != nil {
+			add("hardware.phases", "%v", err)
+		}
+	}
 	switch c.Limiter.Fallback {
 	case "minimum", "pause":
 	case "fixed":
@@ -310,6 +344,10 @@ func (c Config) Params() controller.Params {
 	p.Limiter.ShortRun = c.Limiter.ShortRun
 	p.Limiter.EVResponse = c.Limiter.EVResponse
 	p.Limiter.SolarImport = units.Watts(c.Limiter.SolarImport)
+	ph := c.Hardware.Phases
+	p.Phases = controller.PhaseParams{StopWait: ph.StopWait, FTime: ph.FTime, Feedback: ph.Feedback, Verify: ph.Verify,
+		VerifyAmps: units.Amps(ph.VerifyAmps), BothWays: ph.Policy == "both", MaxSwitches: ph.MaxSwitches,
+		MinInterval: ph.MinInterval, DownAfter: ph.DownAfter, UpAfter: ph.UpAfter, UpMargin: units.Watts(ph.UpMargin)}
 	switch c.Limiter.Fallback {
 	case "pause":
 		p.Limiter.Fallback = controller.FallbackPause

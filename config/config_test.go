@@ -114,3 +114,26 @@ func TestPSPSection(t *testing.T) {
 		}
 	}
 }
+
+// TestPhaseSwitchConfig: hardware.phase_switch with its constants; F
+// shorter than 5 s, a stop wait over 6 s, an unknown policy and a box
+// are refused.
+func TestPhaseSwitchConfig(t *testing.T) {
+	c, err := Decode(strings.NewReader("hardware: {phase_switch: true, phases: {policy: both, max_switches: 2, f_time: 7s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Params().Phases
+	if !c.Hardware.PhaseSwitch || !p.BothWays || p.MaxSwitches != 2 || p.FTime != 7*time.Second || p.Verify != time.Minute || p.UpMargin != 200 {
+		t.Fatalf("phases %+v", p)
+	}
+	for yaml, want := range map[string]string{
+		"hardware: {phase_switch: true, phases: {f_time: 2s}}\n":        "f_time",
+		"hardware: {phase_switch: true, phases: {stop_wait: 10s}}\n":    "stop_wait",
+		"hardware: {phase_switch: true, phases: {policy: sometimes}}\n": "policy",
+	} {
+		if _, err := Decode(strings.NewReader(yaml)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %s", yaml, err, want)
+		}
+	}
+}

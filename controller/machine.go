@@ -407,6 +407,7 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		}
 	case !m.contactor && IsPWM(m.duty) && m.mayClose(now):
 		m.phases = m.phasesWanted()
+		m.ph.energised = true
 		m.setContactor(true, now)
 	}
 	if m.reason == "" && !m.contactor {

@@ -94,18 +94,19 @@ var (
 
 // phaseState is the C2 logic's state.
 type phaseState struct {
-	step     PhaseStep
-	stepAt   time.Time
-	want     int // supply phases the switch in progress goes to
-	c2       bool
-	req      PhaseRequest
-	switches int       // this session
-	lastAt   time.Time // last switch began
-	latched  bool      // a mismatch: 1p for the rest of the session, no retry
-	blocked  bool      // a switch aborted before C2 moved: no more switching this plug-in
-	reason   string
-	below    time.Time // auto: the 3p minimum unavailable since
-	above    time.Time // auto: 3p minimum + margin available since
+	step      PhaseStep
+	stepAt    time.Time
+	want      int // supply phases the switch in progress goes to
+	c2        bool
+	req       PhaseRequest
+	switches  int       // this session
+	lastAt    time.Time // last switch began
+	latched   bool      // a mismatch: 1p for the rest of the session, no retry
+	blocked   bool      // a switch aborted before C2 moved: no more switching this plug-in
+	energised bool      // C1 has closed in this plug-in
+	reason    string
+	below     time.Time // auto: the 3p minimum unavailable since
+	above     time.Time // auto: 3p minimum + margin available since
 }
 
 // ParsePhaseRequest reads "1", "3" or "auto".
@@ -255,11 +256,17 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			}
 			return false
 		}
-		if !mayStartPhases(m, now, want) {
-			return false
+		// Before the first close of the plug-in the car has drawn nothing:
+		// the sequence still runs (F re-initialises it) but is no switch
+		// of a charging session, so the policy neither holds nor counts it.
+		if m.ph.energised {
+			if !mayStartPhases(m, now, want) {
+				return false
+			}
+			ph.switches++
+			ph.lastAt = now
 		}
-		ph.switches++
-		ph.step, ph.stepAt, ph.want, ph.lastAt = PhaseStopping, now, want, now
+		ph.step, ph.stepAt, ph.want = PhaseStopping, now, want
 		ph.reason = fmt.Sprintf("switching %dp → %dp", m.supply(), want)
 		fallthrough
 	case PhaseStopping:
@@ -410,7 +417,7 @@ func (m *Machine) stopWait() time.Duration {
 // resetPhasesForPlugIn clears the per-plug-in state at the unplug.
 func (m *Machine) resetPhasesForPlugIn() {
 	m.ph.switches, m.ph.lastAt = 0, time.Time{}
-	m.ph.latched, m.ph.blocked = false, false
+	m.ph.latched, m.ph.blocked, m.ph.energised = false, false, false
 	m.ph.below, m.ph.above = time.Time{}, time.Time{}
 	if m.ph.step != PhaseSwitching {
 		m.ph.step = PhaseIdle

@@ -95,6 +95,7 @@ type safety struct {
 	switched  bool          // C2 moved with a car connected since C1 last opened
 	switches  int           // C2 switch sequences this plug-in
 	countedF  time.Time     // the F run of the last counted switch
+	energised bool          // C1 closed in this plug-in: switches count from then
 	latchedPh bool          // a mismatch was latched this plug-in
 }
 
@@ -361,8 +362,10 @@ func (c *safety) checkPhases(o obs, first bool, fail func(int, string, ...any)) 
 	} else {
 		c.fStart = time.Time{}
 	}
-	if !o.plugged {
-		c.switched, c.switches, c.latchedPh, c.countedF = false, 0, false, time.Time{}
+	if !o.plugged || o.level == LevelA {
+		// An A sample may be the end of the plug-in the machine goes by
+		// (a glitch long enough looks the same): lenient there, as for PP.
+		c.switched, c.switches, c.latchedPh, c.countedF, c.energised = false, 0, false, time.Time{}, false
 	}
 	if first {
 		return
@@ -376,7 +379,7 @@ func (c *safety) checkPhases(o obs, first bool, fail func(int, string, ...any)) 
 		}
 		if o.plugged {
 			c.switched = true
-			if c.fStart.IsZero() || !c.fStart.Equal(c.countedF) {
+			if c.energised && (c.fStart.IsZero() || !c.fStart.Equal(c.countedF)) {
 				c.switches++
 				c.countedF = c.fStart
 				if c.switches > o.maxSw {
@@ -392,6 +395,7 @@ func (c *safety) checkPhases(o obs, first bool, fail func(int, string, ...any)) 
 		c.latchedPh = true
 	}
 	if o.closed && !p.closed {
+		c.energised = o.plugged
 		if c.switched && c.maxF < 5*time.Second {
 			fail(22, "C1 re-closed after a switch with only %v of F since it opened", c.maxF)
 		}

@@ -15,6 +15,7 @@ import (
 // start.
 func (d *Daemon) openBoard(s settings.Settings) (hw.Board, func(), error) {
 	if d.cfg.Hardware.Driver != "periph" {
+		d.sim.SetPhaseSwitch(d.cfg.Hardware.PhaseSwitch)
 		return d.sim.Board(), func() {}, nil
 	}
 	drv, err := periph.OpenHost(d.cfg.Hardware.Periph, "hardware.periph.", periph.Options{LockMethod: hw.LockMethod(s.LockMethod)})
@@ -23,7 +24,15 @@ func (d *Daemon) openBoard(s settings.Settings) (hw.Board, func(), error) {
 	}
 	drv.Start()
 	d.log.Info().Str("adc", d.cfg.Hardware.Periph.ADC.Type).Str("bus", d.cfg.Hardware.Periph.ADC.Bus).Msg("hardware: periph driver started, outputs safe")
-	return drv.Board(), func() {
+	b := drv.Board()
+	switch {
+	case !d.cfg.Hardware.PhaseSwitch:
+		b.Phases = nil // C2 wired but not in use: never driven
+	case b.Phases == nil:
+		drv.Close()
+		return hw.Board{}, nil, fmt.Errorf("hardware.phase_switch: the periph wiring has no C2 output (hardware.periph)")
+	}
+	return b, func() {
 		if err := drv.Close(); err != nil {
 			d.log.Error().Err(err).Msg("hardware: closing")
 		}

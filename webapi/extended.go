@@ -9,12 +9,17 @@ import (
 // why the charger does what it does. Outside /webapi/v1 so the vendor's
 // contract stays exact.
 type extendedDoc struct {
-	State       string `json:"state"`          // short name, e.g. "charging"
-	EvseState   int    `json:"evse_state"`     // the vendor's number
-	VendorState string `json:"vendor_state"`   // e.g. "EVSE_EV_CHARGE_C1_C2"
-	Fault       string `json:"fault"`          // "" when none
-	Reason      string `json:"reason"`         // why the current is what it is
-	Mode        string `json:"mode,omitempty"` // charging mode (off, now, solar, minsolar); absent for a bridged box
+	State       string `json:"state"`        // short name, e.g. "charging"
+	EvseState   int    `json:"evse_state"`   // the vendor's number
+	VendorState string `json:"vendor_state"` // e.g. "EVSE_EV_CHARGE_C1_C2"
+	Fault       string `json:"fault"`        // "" when none
+	Reason      string `json:"reason"`       // why the current is what it is
+	Mode        string `json:"mode,omitempty"`
+	// With C2 only (see the MQTT status document).
+	PhasesActive  int    `json:"phases_active,omitempty"`
+	PhaseSwitch   string `json:"phase_switch,omitempty"`
+	PhaseSwitches *int   `json:"phase_switches,omitempty"`
+	PhaseReason   string `json:"phase_reason,omitempty"` // charging mode (off, now, solar, minsolar); absent for a bridged box
 
 	CurrentLimit  float64 `json:"current_limit_a"` // advertised limit in force
 	LimitSource   string  `json:"limit_source"`    // configuration, boost, limiter, supervisor lease, ...
@@ -104,6 +109,10 @@ func (s *Server) StatusJSON() []byte {
 	}
 	if st.PowerFromMeter {
 		d.PowerSource = "meter"
+	}
+	if st.PhaseSwitchOK {
+		n := st.PhaseSwitches
+		d.PhasesActive, d.PhaseSwitch, d.PhaseSwitches, d.PhaseReason = st.PhasesActive, st.PhaseSwitch.String(), &n, st.PhaseReason
 	}
 	// A lease the loop has not yet found expired (it checks while a
 	// vehicle is connected) is not reported as valid.

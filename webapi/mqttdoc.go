@@ -22,6 +22,14 @@ type mqttStatusDoc struct {
 	LimiterPaused    bool
 	LeaseRemainingMs int64  // supervisor lease left, 0 without one
 	Mode             string `json:",omitempty"` // charging mode; absent for a bridged box (it has none)
+	// With the phase contactor C2 (hardware.phase_switch) only: the
+	// phases supplied, the switch step (idle, stopping, f_hold,
+	// switching, resuming, verifying), the switches this plug-in, and
+	// why the last one went as it did.
+	PhasesActive  int    `json:",omitempty"`
+	PhaseSwitch   string `json:",omitempty"`
+	PhaseSwitches *int   `json:",omitempty"`
+	PhaseReason   string `json:",omitempty"`
 	// Reachable is false while a bridged box does not answer, with the
 	// reason in UnreachableReason; the other fields then hold the last
 	// values read (Home Assistant shows the entities unavailable).
@@ -55,6 +63,10 @@ func (s *Server) MQTTStatusDocument() []byte {
 	}
 	if st.PowerFromMeter {
 		d.PowerSource = "meter"
+	}
+	if st.PhaseSwitchOK {
+		n := st.PhaseSwitches
+		d.PhasesActive, d.PhaseSwitch, d.PhaseSwitches, d.PhaseReason = st.PhasesActive, st.PhaseSwitch.String(), &n, st.PhaseReason
 	}
 	if st.SupervisorLeaseEnd.After(st.At) {
 		d.LeaseRemainingMs = st.SupervisorLeaseEnd.Sub(st.At).Milliseconds()
