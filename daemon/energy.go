@@ -68,3 +68,10 @@ func (e *energyCounter) save() error {
 	e.saved = e.Total
 	return nil
 }
+
+// total is the lifetime energy as last observed.
+func (e *energyCounter) total() units.WattHours {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.Total
+}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -24,17 +25,18 @@ func (d *Daemon) buildAPI() error {
 	}
 	d.table = command.New(d.ch, d.svc, d.log)
 	web, err := webapi.New(webapi.Options{
-		Config:      d.cfg.HTTP.Config,
-		Controller:  d.ch,
-		Commands:    d.table,
-		Meter:       d.docs.Document,
-		MeterStatus: d.docs.Gauge,
-		Started:     d.started,
-		Version:     d.opts.Version,
-		Log:         d.log,
-		MQTT:        d.mqttState,
-		Session:     func(r *http.Request) bool { return d.ui.Session(r) },
-		Host:        wifiinfo.New(webapi.NewSystemHost("/proc", time.Now), time.Now), // SSID via nl80211
+		Config:         d.cfg.HTTP.Config,
+		Controller:     d.ch,
+		Commands:       d.table,
+		Meter:          d.docs.Document,
+		MeterStatus:    d.docs.Gauge,
+		Started:        d.started,
+		Version:        d.opts.Version,
+		Log:            d.log,
+		MQTT:           d.mqttState,
+		Session:        func(r *http.Request) bool { return d.ui.Session(r) },
+		LifetimeEnergy: d.lifetimeWh,
+		Host:           wifiinfo.New(webapi.NewSystemHost("/proc", time.Now), time.Now), // SSID via nl80211
 	})
 	if err != nil {
 		return err
@@ -117,6 +119,7 @@ func (d *Daemon) discoveryDevice() discovery.Device {
 		MaxPhaseCurrent:    250,
 		MaxControlLimit:    1_000_000,
 		Modes:              isModes(d.ch),
+		LifetimeEnergy:     d.energy != nil,
 	}
 }
 
@@ -134,3 +137,12 @@ func (d *Daemon) webURL() string {
 
 // BoxModel is a bridged box's model in Home Assistant.
 const BoxModel = "PSP EVSE v1.0"
+
+// lifetimeWh is the persisted lifetime energy counter (nil for a bridged
+// box, which has its own).
+func (d *Daemon) lifetimeWh() float64 {
+	if d.energy == nil {
+		return math.NaN()
+	}
+	return float64(d.energy.total())
+}

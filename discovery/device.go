@@ -81,6 +81,9 @@ type Device struct {
 	// Modes says the charger has charging modes (the local controller,
 	// not a bridged box): a Mode select is announced.
 	Modes bool
+	// LifetimeEnergy says the status carries LifetimeEnergy (kWh): an
+	// energy sensor for the Energy dashboard is announced.
+	LifetimeEnergy bool
 }
 
 // MeterRegister is one register of a meter's WebAPI map that gets a sensor:

@@ -25,7 +25,7 @@ func statusFields() map[string]fieldType {
 		// extras
 		"State": tString, "Reason": tString, "VehicleConnected": tBool, "Charging": tBool,
 		"Problem": tBool, "CurrentLimit": tNumber, "LimitSource": tString, "PowerSource": tString,
-		"Mode": tString,
+		"Mode": tString, "LifetimeEnergy": tNumber,
 	}
 }
 
@@ -58,7 +58,7 @@ func stringEnums() map[string][]string {
 
 // enumCounts: how many values each numeric SystemConfig enumeration has.
 func enumCounts() map[string]int {
-	return map[string]int{"ChargerMode": 2, "LockMethod": 2, "ControlStrategy": 2}
+	return map[string]int{"ChargerMode": 2, "LockMethod": 2, "ControlStrategy": 2, "Meter1Type": 7, "Meter2Type": 9}
 }
 
 // mustBeDiagnostic: fields whose entities describe the charger's health,

@@ -9,6 +9,7 @@ func testDevice() Device {
 		ConfigURL:          "http://192.168.0.40/webapi/v1/Status",
 		HardwareMaxCurrent: 32,
 		Modes:              true,
+		LifetimeEnergy:     true,
 	}
 }
 

@@ -47,6 +47,11 @@ func meterEntities(o Options) ([]entity, error) {
 			e.name += " (" + r.Key + ")"
 		}
 		ids[e.entityID], names[e.name] = true, true
+		if perPhase(r.Desc) {
+			// Three of each flood a dashboard and the recorder; the user
+			// enables the ones wanted.
+			e.extra = map[string]any{"enabled_by_default": false}
+		}
 		out = append(out, e)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -145,4 +150,9 @@ func humanize(desc string) string {
 		return "register"
 	}
 	return strings.Join(words, " ")
+}
+
+// perPhase reports a per-phase register ("L1Voltage[V]", "L2Current[A]").
+func perPhase(desc string) bool {
+	return len(desc) > 2 && desc[0] == 'L' && desc[1] >= '1' && desc[1] <= '3'
 }

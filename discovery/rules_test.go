@@ -184,6 +184,7 @@ func checkRules(msgs []Message, env ruleEnv) []error {
 		errs = append(errs, checkState(t, comp, p, env)...)
 		errs = append(errs, checkCommand(t, comp, p, env)...)
 		errs = append(errs, checkComponent(t, comp, p, env)...)
+		errs = append(errs, checkDisabled(t, p)...)
 	}
 	return errs
 }
@@ -358,6 +359,29 @@ func checkCommand(t, comp string, p map[string]any, env ruleEnv) []error {
 		if r := fieldRef.FindStringSubmatch(tmpl); r == nil || r[1] != field || p["state_topic"] != env.base+"/config" {
 			return []error{fmt.Errorf("%s: writes %s but reads its state elsewhere", t, field)}
 		}
+	}
+	return nil
+}
+
+// installerFields are the settings of how the charger is built and wired.
+var installerFields = map[string]bool{"ChargerMode": true, "LockMethod": true, "Meter1Type": true,
+	"Meter2Type": true, "Meter1Ip": true, "Meter2Ip": true}
+
+var perPhaseName = regexp.MustCompile(`(^| )L[123] `)
+
+// checkDisabled: installer settings and per-phase meter registers are
+// announced disabled by default (issue 12), everything else enabled.
+func checkDisabled(t string, p map[string]any) []error {
+	tmpl, _ := p["value_template"].(string)
+	field := ""
+	if m := fieldRef.FindStringSubmatch(tmpl); m != nil {
+		field = m[1]
+	}
+	name, _ := p["name"].(string)
+	want := installerFields[field] && p["command_topic"] != nil || perPhaseName.MatchString(name)
+	got := p["enabled_by_default"] == false
+	if want != got {
+		return []error{fmt.Errorf("%s: enabled_by_default false is %v, want %v (installer settings and per-phase registers only)", t, got, want)}
 	}
 	return nil
 }

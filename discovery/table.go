@@ -151,13 +151,22 @@ func entities(d Device) []entity {
 
 		configSelect("control_strategy", "Control strategy", "ControlStrategy", "mdi:transmission-tower",
 			[]string{"Disabled", "Limit power"}),
-		configSelect("charger_mode", "Charger mode", "ChargerMode", "mdi:ev-plug-type2",
-			[]string{"Tethered cable (Case C)", "Socket (Case B)"}),
-		configSelect("lock_method", "Lock method", "LockMethod", "mdi:lock",
-			[]string{"Solenoid", "Servomotor"}),
+		installer(configSelect("charger_mode", "Charger mode", "ChargerMode", "mdi:ev-plug-type2",
+			[]string{"Tethered cable (Case C)", "Socket (Case B)"})),
+		installer(configSelect("lock_method", "Lock method", "LockMethod", "mdi:lock",
+			[]string{"Solenoid", "Servomotor"})),
+		installer(configSelect("type_meter1", "Meter 1 type", "Meter1Type", "mdi:meter-electric",
+			meterLabels[:7])),
+		installer(configSelect("type_meter2", "Meter 2 type", "Meter2Type", "mdi:meter-electric",
+			meterLabels[:])),
 
 		{component: button, key: "restart", name: "Restart", command: "system/set",
 			category: catConfig, class: "restart", extra: map[string]any{"payload_press": `{"SCode":"Reset"}`}},
+	}
+	if d.LifetimeEnergy {
+		ents = append(ents, entity{component: sensor, key: "energy_total", name: "Energy", source: srcStatus,
+			field: "LifetimeEnergy", class: "energy", unit: "kWh", stateCls: "total_increasing",
+			extra: map[string]any{"suggested_display_precision": 1}})
 	}
 	if d.Modes {
 		ents = append(ents, entity{component: selectComp, key: "mode", name: "Charging mode", source: srcStatus,
@@ -178,3 +187,16 @@ func meterHealth(meter int) entity {
 		name: fmt.Sprintf("Meter %d status", meter), source: srcStatus, field: field,
 		category: catDiagnostic, stateCls: "measurement", icon: "mdi:counter"}
 }
+
+// installer marks an installer's setting (how the charger is built and
+// wired): announced, but disabled until the user enables it, so a
+// dashboard does not invite changing it.
+func installer(e entity) entity {
+	e.extra["enabled_by_default"] = false
+	return e
+}
+
+// meterLabels name the Meter1Type/Meter2Type values 0–8 (7 and 8 are
+// Meter2's only).
+var meterLabels = [...]string{"None", "SDM72D (RTU)", "NMID30 (RTU)", "SDM120 (RTU)", "SDM72D (IP)",
+	"NMID30 (IP)", "SDM120 (IP)", "Remote supervisor", "Grid feed (MQTT/HTTP)"}

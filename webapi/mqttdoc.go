@@ -30,6 +30,9 @@ type mqttStatusDoc struct {
 	PhaseSwitch   string `json:",omitempty"`
 	PhaseSwitches *int   `json:",omitempty"`
 	PhaseReason   string `json:",omitempty"`
+	// LifetimeEnergy (kWh) never decreases: Home Assistant's
+	// total_increasing statistics take any drop for a meter reset.
+	LifetimeEnergy *float64 `json:",omitempty"`
 	// Reachable is false while a bridged box does not answer, with the
 	// reason in UnreachableReason; the other fields then hold the last
 	// values read (Home Assistant shows the entities unavailable).
@@ -64,6 +67,10 @@ func (s *Server) MQTTStatusDocument() []byte {
 	if st.PowerFromMeter {
 		d.PowerSource = "meter"
 	}
+	if s.o.LifetimeEnergy != nil {
+		v := s.lifetimeKWh(s.o.LifetimeEnergy())
+		d.LifetimeEnergy = &v
+	}
 	if st.PhaseSwitchOK {
 		n := st.PhaseSwitches
 		d.PhasesActive, d.PhaseSwitch, d.PhaseSwitches, d.PhaseReason = st.PhasesActive, st.PhaseSwitch.String(), &n, st.PhaseReason
@@ -81,4 +88,17 @@ func (s *Server) mode(st charger.Status) string {
 		return ""
 	}
 	return st.Mode.String()
+}
+
+// lifetimeKWh rounds wh to kWh and never returns less than it returned
+// before (a NaN or a lower figure repeats the last): a single lower value
+// corrupts Home Assistant's long-term statistics.
+func (s *Server) lifetimeKWh(wh float64) float64 {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	v := round(wh/1000, 3)
+	if v > s.lifeLast { // false for NaN too
+		s.lifeLast = v
+	}
+	return s.lifeLast
 }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -67,6 +68,11 @@ type Options struct {
 	// are needed, after the Host, cross-origin and network checks; nil:
 	// no sessions.
 	Session func(r *http.Request) bool
+	// LifetimeEnergy is the charger's lifetime delivered energy in Wh
+	// (energy.json's counter), published as LifetimeEnergy (kWh) in the
+	// MQTT status for Home Assistant's Energy dashboard; nil: not
+	// published.
+	LifetimeEnergy func() float64
 }
 
 // Server is the WebAPI's http.Handler.
@@ -77,6 +83,9 @@ type Server struct {
 	xo     *http.CrossOriginProtection
 	routes map[string]route
 	log    zerolog.Logger
+
+	lifeMu   sync.Mutex
+	lifeLast float64 // the highest LifetimeEnergy published (kWh)
 }
 
 type route struct {
