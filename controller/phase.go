@@ -196,6 +196,15 @@ func (m *Machine) autoTarget(now time.Time) int {
 		m.ph.above = time.Time{}
 	}
 	switch {
+	case !m.ph.energised:
+		// Before the first close of the plug-in nothing is interrupted
+		// (and nothing counts): start on what the surplus allows now.
+		if surplus >= min3+p.UpMargin {
+			return 3
+		}
+		if surplus < min3 {
+			return 1
+		}
 	case cur == 3 && !m.ph.below.IsZero() && now.Sub(m.ph.below) >= p.DownAfter:
 		return 1
 	case cur == 1 && p.BothWays && !m.ph.above.IsZero() && now.Sub(m.ph.above) >= p.UpAfter:

@@ -50,6 +50,7 @@ type Report struct {
 	Step    []StepResult
 	Day     []Metrics
 	LowDraw []LowDrawResult
+	Solar   []Metrics // the solar day (SolarLaws)
 }
 
 func baseConfig() Config {
@@ -106,6 +107,7 @@ func Compare(o Options, laws []LawFactory) Report {
 		}()
 	}
 	wg.Wait()
+	r.Solar = SolarDay(o, SolarLaws())
 	return r
 }
 
@@ -139,6 +141,9 @@ func (r Report) Markdown(w io.Writer) error {
 		"it charges through clouds at 6 A and so imports far more.\n")
 	if len(r.LowDraw) > 0 {
 		r.lowDrawTable(p)
+	}
+	if len(r.Solar) > 0 {
+		r.solarTable(p)
 	}
 	return p.err
 }
@@ -180,5 +185,18 @@ type printer struct {
 func (p *printer) f(format string, a ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, a...)
+	}
+}
+
+func (r Report) solarTable(p *printer) {
+	d := r.Opts.Day
+	p.f("\n### Scenario 4: a solar day (mode solar)\n\n")
+	p.f("The trace of scenario 2 (%v from %v, seed %d), charged from the surplus only: ours in mode solar (100 W import allowance) "+
+		"with auto 1p/3p and at fixed 3p, and two reference laws with their own phase switching run through the same safe sequence. "+
+		"Surplus is the car's draw covered by PV − house; import is the rest of it.\n\n", r.Opts.DayLength, r.Opts.DayFrom, d.Seed)
+	p.f("| Control law | Charged from surplus (kWh) | Imported by the car (Wh) | Phase switches | Contactor cycles |\n")
+	p.f("|---|---:|---:|---:|---:|\n")
+	for _, m := range r.Solar {
+		p.f("| %s | %.2f | %.0f | %d | %d |\n", m.Law, m.SurplusWh/1000, m.ImportWh, m.PhaseSwitches, m.ContactorCycles)
 	}
 }

@@ -69,6 +69,9 @@ type Metrics struct {
 	DutyChanges     int
 	Pauses          int           // PWM withdrawn after it was offered
 	ContactorCycles int           // closings of the contactor
+	SurplusWh       float64       // energy charged from PV surplus (the car's draw covered by PV − house)
+	ImportWh        float64       // energy the car drew that the surplus did not cover
+	PhaseSwitches   int           // changes of the phases supplied (C2)
 	Recovery        time.Duration // from From until the site (and each phase, with PhaseCurrentLimit) stays under the limit (Window runs)
 }
 
@@ -97,10 +100,18 @@ func Run(cfg Config, law Law) Metrics {
 	}
 	law.Configure(&p, &s)
 	sm := sim.New(start.Add(cfg.Begin))
+	su, solar := law.(solarLaw)
+	if solar {
+		sm.SetPhaseSwitch(su.PhaseSwitch())
+	}
 	v := cfg.Vehicle
 	v.Plugged, v.RequestCharge = true, true
 	sm.SetVehicle(v)
 	m := controller.NewMachine(sm.Board(), p, s)
+	if solar {
+		su.Setup(m, start.Add(cfg.Begin))
+	}
+	lastPhases := 0
 
 	res := Metrics{Law: law.Name()}
 	var st controller.Status
@@ -170,8 +181,11 @@ func Run(cfg Config, law Law) Metrics {
 			if st.ContactorFeedback && !wasClosed {
 				res.ContactorCycles++
 			}
+			if lastPhases != 0 && st.PhasesActive != lastPhases {
+				res.PhaseSwitches++
+			}
 		}
-		lastDuty, wasPWM, wasClosed = st.DutyPermille, pwm, st.ContactorFeedback
+		lastDuty, wasPWM, wasClosed, lastPhases = st.DutyPermille, pwm, st.ContactorFeedback, st.PhasesActive
 		if !in {
 			continue
 		}
@@ -200,6 +214,9 @@ func Run(cfg Config, law Law) Metrics {
 		}
 		res.HeadroomWh += float64(max(ideal-evP, 0)) * dtH
 		res.ChargedWh += float64(evP) * dtH
+		fromPV := min(evP, max(pv-house, 0))
+		res.SurplusWh += float64(fromPV) * dtH
+		res.ImportWh += float64(evP-fromPV) * dtH
 	}
 	if cfg.Length > 0 && lastOver >= cfg.From {
 		res.Recovery = lastOver + cfg.Tick - cfg.From
