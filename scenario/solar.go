@@ -43,7 +43,7 @@ func (o *oursSolar) Configure(p *controller.Params, s *settings.Settings) {
 	p.Phases.BothWays = true
 }
 func (o *oursSolar) Control(time.Time, *controller.Machine, hw.MeterReading, hw.MeterReading) {}
-func (o *oursSolar) PhaseSwitch() bool                                                       { return o.auto }
+func (o *oursSolar) PhaseSwitch() bool                                                        { return o.auto }
 func (o *oursSolar) Setup(m *controller.Machine, now time.Time) {
 	_ = m.SetMode(controller.ModeSolar, now)
 	if o.auto {
@@ -89,7 +89,7 @@ func (l *switchLaw) PhaseSwitch() bool { return true }
 func (l *switchLaw) Configure(p *controller.Params, s *settings.Settings) {
 	s.ControlStrategy = 0
 	s.ChargeCurrent = settings.MinCurrent
-	p.Phases.MaxSwitches, p.Phases.MinInterval = 1 << 20, 0
+	p.Phases.MaxSwitches, p.Phases.MinInterval = 1<<20, 0
 	p.DutyInterval = min(p.DutyInterval, l.period)
 }
 func (l *switchLaw) Setup(m *controller.Machine, now time.Time) {
