@@ -144,4 +144,3 @@ func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	}
 	return ps, nil
 }
-

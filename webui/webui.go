@@ -11,7 +11,6 @@
 package webui
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -43,12 +42,15 @@ type Options struct {
 	// (controller.Controller.Subscribe).
 	Subscribe func() (<-chan struct{}, func())
 	// Login checks a login request's Authorization exactly as a write's
-	// credentials are checked (webapi.Server.Login); it returns
-	// webapi.ErrBadCredentials (counted by the throttle) or another error
-	// (refused without counting).
+	// credentials are checked, throttle included (webapi.Server.Login):
+	// nil, BadCredentials (answered 401), Busy (429) or another refusal
+	// (403).
 	Login func(r *http.Request) error
 	// BadCredentials is the error of Login that means wrong credentials.
 	BadCredentials error
+	// Busy is the error of Login that means the attempt was not judged
+	// (another of the client's is held).
+	Busy error
 	// NeedsCredentials reports whether writes from r's client need
 	// credentials (webapi.Server.NeedsCredentials).
 	NeedsCredentials func(r *http.Request) bool
@@ -73,19 +75,6 @@ type UI struct {
 	streams  chan struct{} // a slot per open event stream
 	static   http.Handler
 	log      zerolog.Logger
-	// hold delays a failed login's answer (a timer; tests record it).
-	hold     func(ctx context.Context, d time.Duration)
-	slotWait time.Duration
-}
-
-// sleepCtx waits d or until ctx ends (the client left).
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // New checks the options and returns the page.
@@ -113,8 +102,6 @@ func New(o Options) (*UI, error) {
 		streams:  make(chan struct{}, o.MaxStreams),
 		static:   http.FileServerFS(Static()),
 		log:      o.Log.With().Str("component", "webui").Logger(),
-		hold:     sleepCtx,
-		slotWait: SlotWait,
 	}
 	return u, nil
 }
