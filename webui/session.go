@@ -83,7 +83,6 @@ func (s *Sessions) End(r *http.Request) {
 	}
 }
 
-
 // serveSession tells the page whether it must log in before writing.
 func (u *UI) serveSession(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
