@@ -207,8 +207,8 @@ func TestShortenEdge(t *testing.T) {
 	if got := Shorten([]byte(s40)); got != s40 {
 		t.Errorf("40 bytes: %q", got)
 	}
-	if got := Shorten([]byte(s40 + "yz")); got != s40+"…" {
-		t.Errorf("42 bytes: %q", got)
+	if got := Shorten([]byte(s40 + "y")); got != s40+"…" {
+		t.Errorf("41 bytes: %q", got)
 	}
 }
 
@@ -255,5 +255,24 @@ func TestFieldLookupAndValue(t *testing.T) {
 	}
 	if fieldIndex("Bogus") != len(Fields) {
 		t.Error("fieldIndex of an unknown name")
+	}
+}
+
+// TestIntFieldReasons: a value that is not a JSON number at all is
+// answered "must be a number"; a number that is not whole, "must be a
+// whole number" — the client learns which of the two it got wrong.
+func TestIntFieldReasons(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"ChargeCurrent": true}`:  "must be a number",
+		`{"ChargeCurrent": [10]}`:  "must be a number",
+		`{"ChargeCurrent": "10"}`:  "must be a number",
+		`{"ChargeCurrent": 10.5}`:  "must be a whole number",
+		`{"ChargeCurrent": -2e9}`:  "must be a whole number",
+		`{"ChargeCurrent": 1e300}`: "must be a whole number",
+	} {
+		_, _, bad := Patch(Defaults(), req(t, body), hwMax)
+		if !strings.HasPrefix(bad["ChargeCurrent"], want) {
+			t.Errorf("%s: %q, want %q", body, bad["ChargeCurrent"], want)
+		}
 	}
 }
