@@ -33,6 +33,7 @@ type config struct {
 	timeout time.Duration
 	only    *regexp.Regexp
 	run     string
+	skip    string // tests left out of the first pass
 	list    bool
 	min     float64
 	out     io.Writer
@@ -46,6 +47,9 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 2*time.Minute, "per-mutant limit on `go test`; a mutant that runs past it counts as killed (it hangs the tests)")
 	flag.StringVar(&only, "only", "", "run only the mutants whose ID (file:line:col old→new) matches this regexp")
 	flag.StringVar(&c.run, "run", "", "passed to go test -run")
+	flag.StringVar(&c.skip, "fast-skip", "", "first run each mutant without the tests matching this regexp (go test -skip); "+
+		"only the mutants that survive that run the full tests. The outcome is the same as running everything, faster when the "+
+		"skipped tests are the slow ones")
 	flag.BoolVar(&c.list, "list", false, "list the mutants without running them")
 	flag.Float64Var(&c.min, "min", 0, "exit 1 when the killed share of any package is below this percentage")
 	flag.Usage = func() {
@@ -226,13 +230,20 @@ func runMutant(ctx context.Context, c config, dir, importPath string, m mutant) 
 	if err := os.WriteFile(ovfile, ov, 0o644); err != nil {
 		return 0, err
 	}
+	if c.skip != "" {
+		// A mutant the quick pass kills is killed by the full tests too
+		// (they include the quick ones); only a survivor needs them all.
+		if res, _ := goTest(ctx, c, importPath, ovfile, "-skip="+c.skip); res != survived {
+			return res, nil
+		}
+	}
 	res, _ := goTest(ctx, c, importPath, ovfile)
 	return res, nil
 }
 
 // goTest runs the package's tests once (no cache, vet off: a mutant is
 // judged by the tests alone) and classifies the result.
-func goTest(ctx context.Context, c config, importPath, overlay string) (outcome, string) {
+func goTest(ctx context.Context, c config, importPath, overlay string, extra ...string) (outcome, string) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	args := []string{"test", "-count=1", "-failfast", "-vet=off"}
@@ -242,6 +253,7 @@ func goTest(ctx context.Context, c config, importPath, overlay string) (outcome,
 	if c.run != "" {
 		args = append(args, "-run="+c.run)
 	}
+	args = append(args, extra...)
 	args = append(args, importPath)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	// go test starts the test binary as a child: kill the whole group on
