@@ -178,6 +178,9 @@ func TestReplaceSettingsRules(t *testing.T) {
 	if last, _ := l.lastSaved(); last != next {
 		t.Fatalf("on disk after the refused change: %d A, want the %d A in force", last.ChargeCurrent, next.ChargeCurrent)
 	}
+	if strings.Contains(l.log.String(), "restoring") {
+		t.Fatalf("a rollback that worked logged as failed:\n%s", l.log.String())
+	}
 	// Restoring can fail too: that is logged, not hidden.
 	l.failTo, l.failIf = errors.New("disk gone"), func(s settings.Settings) bool { return s == next }
 	_ = l.c.ReplaceSettings(other)

@@ -8,6 +8,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // bench is the boundary tests' rig: a machine on the simulator, stepped
@@ -32,6 +33,7 @@ type bench struct {
 	ohms     float64     // PP resistance when ppFixed
 	ppFixed  bool
 	lockLost bool // the lock's feedback reads open whatever the lock does
+	low      *units.Volts // PWM low level read instead of the simulator's, when set
 }
 
 type benchPilot struct {
@@ -44,6 +46,16 @@ func (p benchPilot) SetDuty(d int) {
 		p.b.duty, p.b.dutyAt = d, p.b.now
 	}
 	p.Pilot.SetDuty(d)
+}
+
+// Sample reads the simulator's pilot, with the PWM low level replaced
+// while b.low is set.
+func (p benchPilot) Sample() hw.PilotSample {
+	s := p.Pilot.Sample()
+	if p.b.low != nil && IsPWM(p.b.duty) {
+		s.Low = *p.b.low
+	}
+	return s
 }
 
 type benchContactor struct {
@@ -81,10 +93,11 @@ type benchPP struct {
 	b *bench
 }
 
-// Ohms reads the fixed resistance while one is set and a vehicle is
-// plugged; otherwise what the simulated cable shows.
+// Ohms reads the fixed resistance while one is set (a cable left in the
+// socket keeps its coding when the car end is unplugged); otherwise what
+// the simulated cable shows.
 func (p benchPP) Ohms() float64 {
-	if p.b.ppFixed && p.b.sim.Vehicle().Plugged {
+	if p.b.ppFixed {
 		return p.b.ohms
 	}
 	return p.Proximity.Ohms()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // The tests in this file put every timing bound of the machine on the
@@ -55,6 +56,11 @@ func TestSwitchGraceWeld(t *testing.T) {
 	at := b.until(time.Second, "weld fault", func() bool { return b.st.Fault == FaultWeld })
 	exactly(t, "weld fault", openAt, at, DefaultParams().SwitchGrace)
 	b.never(5*time.Second, "cable unlocked over welded contacts", func() bool { return !b.lockCmd })
+	// The weld stays latched, and the cable locked, even when the
+	// feedback later reads open: after a weld neither is trusted until a
+	// Reset.
+	b.sim.SetFault(sim.FaultNone)
+	b.never(5*time.Second, "cable unlocked during a latched weld", func() bool { return !b.lockCmd || b.st.Fault != FaultWeld })
 }
 
 // TestRelayRetryBound: a contactor that failed to close is tried again
@@ -236,4 +242,41 @@ func TestLockBounds(t *testing.T) {
 	if b.closed || b.pwm() {
 		t.Fatalf("contactor %v, duty %d with the lock jammed", b.closed, b.duty)
 	}
+}
+
+// TestDiodeLowEdge: a PWM low level of exactly −10 V proves the diode; a
+// hair above it for Debounce is a diode fault.
+func TestDiodeLowEdge(t *testing.T) {
+	for _, c := range []struct {
+		low   units.Volts
+		fault bool
+	}{{-12, false}, {-10, false}, {-9.99, true}} {
+		b := newBench(t, nil)
+		b.low = &c.low
+		b.vehicle(func(v *simVehicle) { v.Plugged = true })
+		b.run(time.Second)
+		if got := b.st.Fault == FaultDiode; got != c.fault {
+			t.Errorf("low %v V: diode fault %v, want %v", c.low, got, c.fault)
+		}
+	}
+}
+
+// TestFaultJudgedOnSettledPilot: after F a fault is judged only on a
+// pilot level that has settled. A CP short that comes back while the
+// charger waits out the settling time is still a CP short: the stale
+// level from before does not clear it.
+func TestFaultJudgedOnSettledPilot(t *testing.T) {
+	p := DefaultParams()
+	b := newBench(t, nil)
+	b.charge()
+	b.sim.SetFault(sim.FaultCPShort)
+	faultAt := b.until(time.Second, "F", func() bool { return b.duty == DutyNegative })
+	b.sim.SetFault(sim.FaultNone)
+	// The pilot reads C again right after F; the short returns one
+	// debounce time before the fault would be judged.
+	for b.now.Before(faultAt.Add(p.FHold + p.Debounce)) {
+		b.step()
+	}
+	b.sim.SetFault(sim.FaultCPShort)
+	b.never(time.Second, "CP short cleared while the pilot reads E", func() bool { return b.st.Fault != FaultCPShort })
 }

@@ -1,0 +1,87 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/settings"
+)
+
+// TestLimiterParamsEdges: each limiter parameter on the edge of what is
+// allowed is accepted, one step beyond it refused.
+func TestLimiterParamsEdges(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(p *LimiterParams)
+		ok   bool
+	}{
+		{"defaults", func(p *LimiterParams) {}, true},
+		{"LeaseTTL 1 ns", func(p *LimiterParams) { p.LeaseTTL = 1 }, true},
+		{"LeaseTTL 0", func(p *LimiterParams) { p.LeaseTTL = 0 }, false},
+		{"MeterStale 1 ns", func(p *LimiterParams) { p.MeterStale = 1 }, true},
+		{"MeterStale 0", func(p *LimiterParams) { p.MeterStale = 0 }, false},
+		{"MinPause 0", func(p *LimiterParams) { p.MinPause = 0 }, true},
+		{"MinPause −1 ns", func(p *LimiterParams) { p.MinPause = -1 }, false},
+		{"MaxPause 0", func(p *LimiterParams) { p.MaxPause = 0 }, true},
+		{"MaxPause −1 ns", func(p *LimiterParams) { p.MaxPause = -1 }, false},
+		{"ShortRun 0", func(p *LimiterParams) { p.ShortRun = 0 }, true},
+		{"ShortRun −1 ns", func(p *LimiterParams) { p.ShortRun = -1 }, false},
+		{"ResumeMargin 0.5 A", func(p *LimiterParams) { p.ResumeMargin = 0.5 }, true},
+		{"ResumeMargin 0.49 A", func(p *LimiterParams) { p.ResumeMargin = 0.49 }, false},
+		{"Fallback minimum", func(p *LimiterParams) { p.Fallback = FallbackMinimum }, true},
+		{"Fallback −1", func(p *LimiterParams) { p.Fallback = -1 }, false},
+		{"Fallback fixed at 6 A", func(p *LimiterParams) { p.Fallback, p.FallbackCurrent = FallbackFixed, 6 }, true},
+		{"Fallback fixed at 5.9 A", func(p *LimiterParams) { p.Fallback, p.FallbackCurrent = FallbackFixed, 5.9 }, false},
+		{"Fallback fixed + 1", func(p *LimiterParams) { p.Fallback = FallbackFixed + 1 }, false},
+		{"Fallback pause ignores the current", func(p *LimiterParams) { p.Fallback, p.FallbackCurrent = FallbackPause, 0 }, true},
+	} {
+		p := DefaultLimiterParams()
+		c.edit(&p)
+		err := p.Validate()
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrLimiterParams) {
+			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
+		}
+	}
+}
+
+// TestReasonAtSixAmps: charging at exactly 6 A is charging, not a pause.
+func TestReasonAtSixAmps(t *testing.T) {
+	b := newBench(t, func(_ *Params, s *settings.Settings) { s.ChargeCurrent, s.ChargeCurrentBoost = 6, 6 })
+	b.charge()
+	b.run(time.Second)
+	if b.duty != DutyFor(6) || strings.Contains(b.st.Reason, "paused") {
+		t.Fatalf("at 6 A: duty %d, reason %q", b.duty, b.st.Reason)
+	}
+}
+
+// TestLimiterPauseReason: a pause for lack of power says what is
+// available and when charging may resume, not only that it is paused.
+func TestLimiterPauseReason(t *testing.T) {
+	b := limiterBench(t)
+	for end := b.now.Add(2 * time.Second); b.now.Before(end); {
+		b.m.SetMeter(2, hw.MeterReading{At: b.now, Power: 20000})
+		b.step()
+	}
+	if !b.st.LimiterPaused || !strings.Contains(b.st.Reason, "W available under the 11000 W limit") || !strings.Contains(b.st.Reason, "earliest resume") {
+		t.Fatalf("paused %v, reason %q", b.st.LimiterPaused, b.st.Reason)
+	}
+}
+
+// TestUnlockOnlyAfterFeedbackOpen: when the car goes (state A) while
+// the cable stays in the socket (its PP still valid), the cable is
+// released only on a step that has read the contactor open — never in
+// the step that commands it open.
+func TestUnlockOnlyAfterFeedbackOpen(t *testing.T) {
+	b := newBench(t, func(_ *Params, s *settings.Settings) { s.ChargerMode = settings.ModeCaseB })
+	b.ohms, b.ppFixed = 220, true
+	b.charge()
+	b.vehicle(func(v *simVehicle) { v.Plugged = false })
+	b.until(time.Second, "unlock", func() bool { return !b.lockCmd })
+	if b.closed || !b.lockAt.After(b.closedAt) {
+		t.Fatalf("contactor %v opened at %v, cable released at %v: want the release after a step that read it open",
+			b.closed, b.closedAt.Sub(epoch), b.lockAt.Sub(epoch))
+	}
+}
