@@ -32,7 +32,7 @@ type bench struct {
 	locks    []time.Time // every lock (engage) command
 	ohms     float64     // PP resistance when ppFixed
 	ppFixed  bool
-	lockLost bool // the lock's feedback reads open whatever the lock does
+	lockLost bool         // the lock's feedback reads open whatever the lock does
 	low      *units.Volts // PWM low level read instead of the simulator's, when set
 }
 
