@@ -81,7 +81,9 @@ func TestOnePhaseCarIgnoresOtherPhases(t *testing.T) {
 		s.Charge3Phase, s.ChargeCurrent = false, 10
 		s.ControlStrategy, s.Meter2Type, s.ControlLimit, s.PhaseCurrentLimit = 1, settings.MeterRTUNMID30, 100000, 16
 	})
-	b.vehicle(func(v *simVehicle) { *v = sim.Vehicle{Plugged: true, RequestCharge: true, MaxCurrent: 16, Phases: 1, Response: time.Second, CableRating: 32} })
+	b.vehicle(func(v *simVehicle) {
+		*v = sim.Vehicle{Plugged: true, RequestCharge: true, MaxCurrent: 16, Phases: 1, Response: time.Second, CableRating: 32}
+	})
 	feed := func() {
 		ev := units.Amps(b.sim.State().EvCurrent)
 		b.m.SetMeter(2, hw.MeterReading{At: b.now, HasPhases: true, Power: units.PowerFor(ev, 1) + units.PowerFor(15, 1),
@@ -105,7 +107,9 @@ func TestThreePhaseCarLimitedByEachPhase(t *testing.T) {
 		s.ChargeCurrent = 10
 		s.ControlStrategy, s.Meter2Type, s.ControlLimit, s.PhaseCurrentLimit = 1, settings.MeterRTUNMID30, 100000, 16
 	})
-	b.vehicle(func(v *simVehicle) { *v = sim.Vehicle{Plugged: true, RequestCharge: true, MaxCurrent: 16, Phases: 3, Response: time.Second, CableRating: 32} })
+	b.vehicle(func(v *simVehicle) {
+		*v = sim.Vehicle{Plugged: true, RequestCharge: true, MaxCurrent: 16, Phases: 3, Response: time.Second, CableRating: 32}
+	})
 	feed := func() {
 		ev := units.Amps(b.sim.State().EvCurrent)
 		l3 := ev + 10
