@@ -85,3 +85,29 @@ func TestUnlockOnlyAfterFeedbackOpen(t *testing.T) {
 			b.closed, b.closedAt.Sub(epoch), b.lockAt.Sub(epoch))
 	}
 }
+
+// TestPausedLimiterDoesNotAllocate: a pause that goes on (the control
+// meter keeps reading too much load) costs no allocation per step; the
+// reason text is built on transitions only.
+func TestPausedLimiterDoesNotAllocate(t *testing.T) {
+	b := limiterBench(t)
+	load := hw.MeterReading{Power: 20000}
+	for end := b.now.Add(2 * time.Second); b.now.Before(end); {
+		load.At = b.now
+		b.m.SetMeter(2, load)
+		b.step()
+	}
+	if !b.st.LimiterPaused {
+		t.Fatal("not paused")
+	}
+	allocs := testing.AllocsPerRun(50, func() {
+		b.now = b.now.Add(tick)
+		load.At = b.now
+		b.m.SetMeter(2, load)
+		b.m.Step(b.now)
+	})
+	b.m.Snapshot(b.now, &b.st)
+	if allocs != 0 || !b.st.LimiterPaused {
+		t.Fatalf("%v allocations per paused step (paused %v), want 0", allocs, b.st.LimiterPaused)
+	}
+}
