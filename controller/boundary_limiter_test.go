@@ -8,6 +8,7 @@ import (
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // TestLimiterParamsEdges: each limiter parameter on the edge of what is
@@ -109,5 +110,59 @@ func TestPausedLimiterDoesNotAllocate(t *testing.T) {
 	b.m.Snapshot(b.now, &b.st)
 	if allocs != 0 || !b.st.LimiterPaused {
 		t.Fatalf("%v allocations per paused step (paused %v), want 0", allocs, b.st.LimiterPaused)
+	}
+}
+
+// TestShortRunEdge: a pause that follows a resume by less than ShortRun
+// doubles the next minimum pause; one that follows by exactly ShortRun
+// does not.
+func TestShortRunEdge(t *testing.T) {
+	p := DefaultLimiterParams()
+	for _, c := range []struct {
+		run   time.Duration // charging between resume and the next pause
+		pause time.Duration // minimum of that pause
+	}{
+		{p.ShortRun, p.MinPause},
+		{p.ShortRun - 100*time.Millisecond, 2 * p.MinPause},
+	} {
+		s := settings.Defaults()
+		s.ControlStrategy, s.Meter2Type, s.ControlLimit = 1, settings.MeterRTUSDM72D, 12000
+		l := limiter{p: p}
+		house := units.Watts(20000)
+		now := epoch
+		update := func() {
+			l.site, l.siteOK = hw.MeterReading{At: now, Power: house}, true
+			l.update(now, &s, limitInput{ceiling: 16, phases: 3, ev: evDraw{measured: true, at: now}})
+		}
+		advance := func(d time.Duration) {
+			for end := now.Add(d); now.Before(end); {
+				now = now.Add(100 * time.Millisecond)
+				update()
+			}
+		}
+		update()
+		if !l.paused {
+			t.Fatal("20 kW of house load under 12 kW: not paused")
+		}
+		house = 0
+		advance(p.MinPause)
+		if l.paused {
+			t.Fatalf("not resumed after MinPause")
+		}
+		advance(c.run - 100*time.Millisecond)
+		house = 20000
+		advance(100 * time.Millisecond)
+		if !l.paused {
+			t.Fatal("not paused again")
+		}
+		house = 0
+		advance(c.pause - 100*time.Millisecond)
+		if !l.paused {
+			t.Fatalf("after a run of %v: resumed before %v", c.run, c.pause)
+		}
+		advance(100 * time.Millisecond)
+		if l.paused {
+			t.Fatalf("after a run of %v: still paused after %v", c.run, c.pause)
+		}
 	}
 }
