@@ -30,6 +30,7 @@ type bench struct {
 	lockCmd  bool // last lock command
 	lockAt   time.Time
 	locks    []time.Time // every lock (engage) command
+	lockSets int         // lock commands sent, changes or not
 	ohms     float64     // PP resistance when ppFixed
 	ppFixed  bool
 	lockLost bool         // the lock's feedback reads open whatever the lock does
@@ -76,6 +77,7 @@ type benchLock struct {
 }
 
 func (l benchLock) Set(locked bool, m hw.LockMethod) {
+	l.b.lockSets++
 	if locked != l.b.lockCmd {
 		l.b.lockCmd, l.b.lockAt = locked, l.b.now
 		if locked {
