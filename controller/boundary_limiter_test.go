@@ -66,8 +66,36 @@ func TestLimiterPauseReason(t *testing.T) {
 		b.m.SetMeter(2, hw.MeterReading{At: b.now, Power: 20000})
 		b.step()
 	}
-	if !b.st.LimiterPaused || !strings.Contains(b.st.Reason, "W available under the 11000 W limit") || !strings.Contains(b.st.Reason, "earliest resume") {
+	if !b.st.LimiterPaused || !strings.Contains(b.st.Reason, "W available under the 11000 W limit") || !strings.Contains(b.st.Reason, "earliest resume") ||
+		!strings.Contains(b.st.Reason, "with ≥ 6.5 A") {
 		t.Fatalf("paused %v, reason %q", b.st.LimiterPaused, b.st.Reason)
+	}
+	// The meter goes silent past MeterStale, then reads again: the pause
+	// goes on, and the reason says what it now waits for.
+	b.run(DefaultLimiterParams().MeterStale + time.Second)
+	if !strings.Contains(b.st.Reason, "stale since") {
+		t.Fatalf("meter silent: reason %q", b.st.Reason)
+	}
+	b.m.SetMeter(2, hw.MeterReading{At: b.now, Power: 20000})
+	b.step()
+	if !b.st.LimiterPaused || !strings.Contains(b.st.Reason, "fresh again") || !strings.Contains(b.st.Reason, "then ≥ 6.5 A needed") {
+		t.Fatalf("meter back: paused %v, reason %q", b.st.LimiterPaused, b.st.Reason)
+	}
+}
+
+// TestSupervisorPauseReason: a supervisor's grant below 6 A pauses
+// charging, and the reason names the grant and what a resume needs.
+func TestSupervisorPauseReason(t *testing.T) {
+	b := newBench(t, func(_ *Params, s *settings.Settings) {
+		s.Meter2Type, s.Meter2Ip = settings.MeterRemoteSuperv, "10.0.0.7"
+	})
+	if err := b.m.SetSupervisorPower(1000, b.now); err != nil {
+		t.Fatal(err)
+	}
+	b.vehicle(func(v *simVehicle) { v.Plugged, v.RequestCharge = true, true })
+	b.run(2 * time.Second)
+	if !b.st.LimiterPaused || b.pwm() || !strings.Contains(b.st.Reason, "supervisor grants 1000 W") || !strings.Contains(b.st.Reason, "with ≥ 6.5 A") {
+		t.Fatalf("paused %v, duty %d, reason %q", b.st.LimiterPaused, b.duty, b.st.Reason)
 	}
 }
 
