@@ -77,3 +77,14 @@ func TestChangedThresholds(t *testing.T) {
 		t.Error("duration of a stopped session reported as a change")
 	}
 }
+
+// TestStatusPredicates: Problem is any active fault, Charging the
+// contactor's feedback (not its command).
+func TestStatusPredicates(t *testing.T) {
+	if (&Status{}).Problem() || !(&Status{Fault: FaultEPO}).Problem() || !(&Status{Fault: FaultLock}).Problem() {
+		t.Error("Problem does not follow the fault")
+	}
+	if (&Status{ContactorClosed: true}).Charging() || !(&Status{ContactorFeedback: true}).Charging() {
+		t.Error("Charging does not follow the feedback")
+	}
+}
