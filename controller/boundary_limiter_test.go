@@ -194,3 +194,27 @@ func TestShortRunEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferWithdrawnBeforeTheCarDraws: while the car is connected but not
+// charging (PWM on, contactor open) it draws nothing, and the limiter must
+// not count the offer as its draw: house load that leaves less than 6 A
+// withdraws the offer before the car can take it.
+func TestOfferWithdrawnBeforeTheCarDraws(t *testing.T) {
+	b := newBench(t, func(p *Params, s *settings.Settings) {
+		s.ControlStrategy, s.Meter2Type, s.ControlLimit = 1, settings.MeterRTUNMID30, 11000
+	})
+	house := units.Watts(0)
+	feed := func() { b.m.SetMeter(2, hw.MeterReading{At: b.now, Power: house}) }
+	feed()
+	b.vehicle(func(v *simVehicle) { v.Plugged = true }) // connected, not asking for charge
+	for end := b.now.Add(10 * time.Second); b.now.Before(end); {
+		b.step()
+		feed()
+	}
+	if !b.pwm() || b.closed {
+		t.Fatalf("setup: duty %d, contactor %v; want an offer in B", b.duty, b.closed)
+	}
+	house = 9000 // (11000 − 9000) / 690 = 2.9 A
+	feed()
+	b.until(time.Second, "offer withdrawn", func() bool { return !b.pwm() })
+}

@@ -69,8 +69,10 @@ func TestPPEdgeBoundsOfferedCurrent(t *testing.T) {
 			if b.duty != DutyFor(c.want) || b.st.PPCodedCurrent != c.want || b.st.CurrentLimit != c.want {
 				t.Fatalf("%v Ω: duty %d, PP %v A, limit %v A; want %v A (duty %d)", c.ohms, b.duty, b.st.PPCodedCurrent, b.st.CurrentLimit, c.want, DutyFor(c.want))
 			}
-			if c.want < 63 && b.st.LimitSource != SourceCable {
-				t.Fatalf("%v Ω: limit source %v, want cable", c.ohms, b.st.LimitSource)
+			// The source is what limits below the others; a tie with the
+			// configuration is reported as the configuration.
+			if want := map[bool]LimitSource{true: SourceCable, false: SourceConfig}[c.want < 63]; b.st.LimitSource != want {
+				t.Fatalf("%v Ω: limit source %v, want %v", c.ohms, b.st.LimitSource, want)
 			}
 		})
 	}
