@@ -156,3 +156,22 @@ func TestStaleCarMeterNotFedToLimiter(t *testing.T) {
 		})
 	}
 }
+
+// TestEnergyIgnoresAStalledLoop: a gap of a minute or more between two
+// steps (a stalled or suspended process) adds no estimated energy: the
+// machine cannot know what flowed meanwhile, and must not invent it.
+func TestEnergyIgnoresAStalledLoop(t *testing.T) {
+	b := newBench(t, nil)
+	b.charge()
+	b.run(5 * time.Second)
+	session, life := b.st.Energy, b.st.LifetimeEnergy
+	b.now = b.now.Add(2 * time.Minute)
+	b.step()
+	if b.st.Energy != session || b.st.LifetimeEnergy != life {
+		t.Fatalf("a 2 min gap added %v Ws to the session and %v Ws to the lifetime", b.st.Energy-session, b.st.LifetimeEnergy-life)
+	}
+	b.step()
+	if b.st.Energy <= session || b.st.LifetimeEnergy <= life {
+		t.Fatal("no energy counted on the next normal step")
+	}
+}
