@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
@@ -165,13 +166,60 @@ func TestEnergyIgnoresAStalledLoop(t *testing.T) {
 	b.charge()
 	b.run(5 * time.Second)
 	session, life := b.st.Energy, b.st.LifetimeEnergy
-	b.now = b.now.Add(2 * time.Minute)
+	b.now = b.now.Add(time.Minute - tick) // the next step comes exactly a minute after the last
 	b.step()
 	if b.st.Energy != session || b.st.LifetimeEnergy != life {
-		t.Fatalf("a 2 min gap added %v Ws to the session and %v Ws to the lifetime", b.st.Energy-session, b.st.LifetimeEnergy-life)
+		t.Fatalf("a 1 min gap added %v Ws to the session and %v Ws to the lifetime", b.st.Energy-session, b.st.LifetimeEnergy-life)
 	}
 	b.step()
 	if b.st.Energy <= session || b.st.LifetimeEnergy <= life {
 		t.Fatal("no energy counted on the next normal step")
 	}
+}
+
+// TestActualCurrentUsesLatchedPhases: a statistics meter without phase
+// currents is turned into a current over the phases the contactor closed
+// on — not the phases the settings want now, and never over zero phases
+// before the first close.
+func TestActualCurrentUsesLatchedPhases(t *testing.T) {
+	for _, threePhase := range []bool{true, false} {
+		b := newBench(t, func(p *Params, s *settings.Settings) {
+			withMeter1(p, s)
+			s.Charge3Phase = threePhase
+		})
+		b.vehicle(func(v *simVehicle) { v.Plugged = true })
+		b.run(time.Second)
+		b.m.SetMeter(1, hw.MeterReading{At: b.now, Power: 69})
+		b.step()
+		wanted := 1
+		if threePhase {
+			wanted = 3
+		}
+		if want := units.CurrentFor(69, wanted); b.st.ActualCurrent != want {
+			t.Fatalf("before any close (3-phase %v): %v A, want %v A", threePhase, b.st.ActualCurrent, want)
+		}
+		b.vehicle(func(v *simVehicle) { v.RequestCharge = true })
+		b.until(5*time.Second, "charging", func() bool { return b.closed })
+		s := b.m.Settings()
+		s.Charge3Phase = !threePhase
+		b.m.ApplySettings(s)
+		b.m.SetMeter(1, hw.MeterReading{At: b.now, Power: 6900})
+		b.step()
+		if want := units.CurrentFor(6900, wanted); b.st.ActualCurrent != want {
+			t.Fatalf("closed on %d phases, setting changed: %v A, want %v A", wanted, b.st.ActualCurrent, want)
+		}
+	}
+}
+
+// TestNoEstimatedPowerWithoutFeedback: a contactor commanded closed whose
+// feedback stays open carries no current, so no power is estimated for
+// it while the relay fault is still being confirmed.
+func TestNoEstimatedPowerWithoutFeedback(t *testing.T) {
+	b := newBench(t, nil)
+	b.sim.SetFault(sim.FaultRelayOpen)
+	b.vehicle(func(v *simVehicle) { v.Plugged, v.RequestCharge = true, true })
+	b.until(5*time.Second, "close command", func() bool { return b.closed })
+	b.never(DefaultParams().SwitchGrace-tick, "power estimated with the feedback open", func() bool {
+		return b.st.ActualPower != 0 || b.st.ActualCurrent != 0
+	})
 }
