@@ -102,6 +102,14 @@ func TestOnePhaseCarIgnoresOtherPhases(t *testing.T) {
 // fuse of every phase it uses, the third included: 10 A of house load on
 // L3 under a 16 A fuse leaves it 6 A.
 func TestThreePhaseCarLimitedByEachPhase(t *testing.T) {
+	for _, carMeter := range []bool{false, true} {
+		t.Run(fmt.Sprintf("car meter %v", carMeter), func(t *testing.T) { threePhaseLimitedByL3(t, carMeter) })
+	}
+}
+
+// threePhaseLimitedByL3 runs TestThreePhaseCarLimitedByEachPhase, with a
+// car meter that reads power only (spread over the car's phases) or none.
+func threePhaseLimitedByL3(t *testing.T, carMeter bool) {
 	b := newBench(t, func(p *Params, s *settings.Settings) {
 		withMeter1(p, s)
 		s.ChargeCurrent = 10
@@ -115,6 +123,10 @@ func TestThreePhaseCarLimitedByEachPhase(t *testing.T) {
 		l3 := ev + 10
 		b.m.SetMeter(2, hw.MeterReading{At: b.now, HasPhases: true, Power: units.PowerFor(ev, 2) + units.PowerFor(l3, 1),
 			PhaseCurrent: [3]units.Amps{ev, ev, l3}, PhasePower: [3]units.Watts{units.PowerFor(ev, 1), units.PowerFor(ev, 1), units.PowerFor(l3, 1)}})
+
+		if carMeter {
+			b.m.SetMeter(1, hw.MeterReading{At: b.now, Power: units.PowerFor(ev, 3)})
+		}
 	}
 	for end := b.now.Add(20 * time.Second); b.now.Before(end); {
 		feed()
