@@ -188,3 +188,18 @@ func TestReplaceSettingsRules(t *testing.T) {
 		t.Fatalf("failed rollback not logged:\n%s", l.log.String())
 	}
 }
+
+// TestRestartWaitsOnlyForTheContactor: a restart with the contactor
+// already open takes over on the next step; it does not wait out
+// StopTimeout, which only bounds the wait for a car that keeps drawing.
+func TestRestartWaitsOnlyForTheContactor(t *testing.T) {
+	l := newLoop(t, settings.Defaults())
+	l.run(tick)
+	if err := l.c.Restart(DefaultParams(), settings.Defaults); err != nil {
+		t.Fatal(err)
+	}
+	l.run(2 * tick)
+	if !strings.Contains(l.log.String(), "controller restarted") {
+		t.Fatalf("no restart within two ticks with the contactor open:\n%s", l.log.String())
+	}
+}

@@ -136,3 +136,27 @@ func threePhaseLimitedByL3(t *testing.T, carMeter bool) {
 		t.Fatalf("3-phase car with 10 A of house load on L3: contactor %v, paused %v, duty %d; want charging at 6 A (%d)", b.closed, b.st.LimiterPaused, b.duty, DutyFor(6))
 	}
 }
+
+// TestReactiveLoadIsLoad: a phase that carries current at 0 W real power
+// (a reactive load) is load on the fuse, not export: only negative power
+// says the current flows outwards. The car is connected but not yet
+// drawing, so the phase shows the reactive load alone.
+func TestReactiveLoadIsLoad(t *testing.T) {
+	for _, w := range []units.Watts{0, 0.5} {
+		b := newBench(t, func(p *Params, s *settings.Settings) {
+			s.ChargeCurrent = 10
+			s.ControlStrategy, s.Meter2Type, s.ControlLimit, s.PhaseCurrentLimit = 1, settings.MeterRTUNMID30, 100000, 16
+		})
+		b.vehicle(func(v *simVehicle) { v.Plugged = true })
+		for end := b.now.Add(5 * time.Second); b.now.Before(end); {
+			// L1: 8 A of reactive load at w watts.
+			b.m.SetMeter(2, hw.MeterReading{At: b.now, HasPhases: true, Power: w,
+				PhaseCurrent: [3]units.Amps{8, 0, 0}, PhasePower: [3]units.Watts{w, 0, 0}})
+			b.step()
+		}
+		// 16 A fuse − 8 A reactive load = 8 A for the car.
+		if b.duty != DutyFor(8) {
+			t.Fatalf("reactive load at %v W: duty %d, want 8 A (%d)", w, b.duty, DutyFor(8))
+		}
+	}
+}
