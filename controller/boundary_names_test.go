@@ -21,7 +21,7 @@ func TestNameTableEdges(t *testing.T) {
 		{FaultNone.String(), ""},
 		{FaultLock.String(), "cable lock failed"},
 		{Fault(-1).String(), "unknown fault"},
-		{(FaultLock + 1).String(), "unknown fault"},
+		{(FaultRCMTest + 1).String(), "unknown fault"},
 		{FallbackMinimum.String(), "minimum"},
 		{FallbackFixed.String(), "fixed"},
 		{Fallback(-1).String(), "unknown"},
