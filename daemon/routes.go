@@ -43,7 +43,7 @@ func (d *Daemon) buildAPI() error {
 	}
 	d.web = web
 	d.ui, err = webui.New(webui.Options{Status: web.StatusJSON, Subscribe: d.ch.Subscribe, Login: web.Login,
-		BadCredentials: webapi.ErrBadCredentials, NeedsCredentials: web.NeedsCredentials, Log: d.log})
+		BadCredentials: webapi.ErrBadCredentials, Busy: webapi.ErrBusy, NeedsCredentials: web.NeedsCredentials, Log: d.log})
 	d.metrics = d.newMetrics()
 	d.table.SetObserver(func(o command.Origin, r command.Reply) { d.metrics.Command(o.Surface, command.Result(r)) })
 	return err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -77,12 +78,15 @@ type Options struct {
 
 // Server is the WebAPI's http.Handler.
 type Server struct {
-	o      Options
-	guard  *guard
-	hosts  hostNames
-	xo     *http.CrossOriginProtection
-	routes map[string]route
-	log    zerolog.Logger
+	o     Options
+	guard *guard
+	hosts hostNames
+	xo    *http.CrossOriginProtection
+	// throttle holds the answer to wrong credentials (WebAPI writes and
+	// the page's login alike).
+	throttle *throttle
+	routes   map[string]route
+	log      zerolog.Logger
 
 	lifeMu   sync.Mutex
 	lifeLast float64 // the highest LifetimeEnergy published (kWh)
@@ -123,7 +127,7 @@ func New(o Options) (*Server, error) {
 	if o.Hostname == "" {
 		o.Hostname = systemHostname()
 	}
-	s := &Server{o: o, guard: g, hosts: newHostNames(o.Config.Hosts, o.Hostname), xo: http.NewCrossOriginProtection(), log: o.Log.With().Str("component", "webapi").Logger()}
+	s := &Server{o: o, guard: g, hosts: newHostNames(o.Config.Hosts, o.Hostname), xo: http.NewCrossOriginProtection(), throttle: newThrottle(o.Now), log: o.Log.With().Str("component", "webapi").Logger()}
 	t := o.Commands
 	s.routes = map[string]route{
 		"/webapi/v1/Status":       {get: s.getStatus},
@@ -204,7 +208,25 @@ func (s *Server) checkWrite(w http.ResponseWriter, r *http.Request) (netip.Addr,
 	if s.guard.trusted(remote) {
 		return remote, true
 	}
-	if !s.guard.authorised(r) && (s.o.Session == nil || !s.o.Session(r)) {
+	if s.o.Session != nil && s.o.Session(r) {
+		return remote, true
+	}
+	// Credentials that were sent are judged through the throttle: the
+	// right ones pass at once, the answer to wrong ones is held. A request
+	// without any is no guess and is answered at once.
+	var ok, busy bool
+	if r.Header.Get("Authorization") != "" {
+		ok, busy = s.throttle.judge(r.Context(), remote, func() bool { return s.guard.authorised(r) })
+	}
+	switch {
+	case busy:
+		w.Header().Set("Retry-After", strconv.Itoa(int(MaxBackoff/time.Second)))
+		writeError(w, http.StatusTooManyRequests, ErrBusy.Error())
+		return remote, false
+	case !ok:
+		if r.Header.Get("Authorization") != "" {
+			s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Msg("write refused: wrong credentials")
+		}
 		w.Header().Set("WWW-Authenticate", s.guard.challenge())
 		writeError(w, http.StatusUnauthorized, "authentication required: writes from "+remote.String()+
 			` need "Authorization: Bearer <token>" (the daemon logs at start where its token file is) or the configured Basic credentials`)

@@ -42,12 +42,15 @@ type Options struct {
 	// (controller.Controller.Subscribe).
 	Subscribe func() (<-chan struct{}, func())
 	// Login checks a login request's Authorization exactly as a write's
-	// credentials are checked (webapi.Server.Login); it returns
-	// webapi.ErrBadCredentials (counted by the throttle) or another error
-	// (refused without counting).
+	// credentials are checked, throttle included (webapi.Server.Login):
+	// nil, BadCredentials (answered 401), Busy (429) or another refusal
+	// (403).
 	Login func(r *http.Request) error
 	// BadCredentials is the error of Login that means wrong credentials.
 	BadCredentials error
+	// Busy is the error of Login that means the attempt was not judged
+	// (another of the client's is held).
+	Busy error
 	// NeedsCredentials reports whether writes from r's client need
 	// credentials (webapi.Server.NeedsCredentials).
 	NeedsCredentials func(r *http.Request) bool

@@ -1,5 +1,0 @@
-package webui
-
-import "net/netip"
-
-func netipOf(remote string) netip.Addr { return netip.MustParseAddrPort(remote).Addr() }
