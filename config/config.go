@@ -344,6 +344,7 @@ func (c Config) Params() controller.Params {
 	p.Limiter.ShortRun = c.Limiter.ShortRun
 	p.Limiter.EVResponse = c.Limiter.EVResponse
 	p.Limiter.SolarImport = units.Watts(c.Limiter.SolarImport)
+	p.PhaseSwitch = c.Hardware.PhaseSwitch
 	ph := c.Hardware.Phases
 	p.Phases = controller.PhaseParams{StopWait: ph.StopWait, FTime: ph.FTime, Feedback: ph.Feedback, Verify: ph.Verify,
 		VerifyAmps: units.Amps(ph.VerifyAmps), BothWays: ph.Policy == "both", MaxSwitches: ph.MaxSwitches,

@@ -29,7 +29,17 @@ func TestNameTableEdges(t *testing.T) {
 		{SourceConfig.String(), "configuration"},
 		{SourceFallback.String(), "fallback"},
 		{LimitSource(-1).String(), "unknown"},
-		{(SourceFallback + 1).String(), "unknown"},
+		{SourceSolar.String(), "solar surplus"},
+		{SourceMode.String(), "charging mode"},
+		{(SourceMode + 1).String(), "unknown"},
+		{ModeNow.String(), "now"},
+		{ModeMinSolar.String(), "minsolar"},
+		{Mode(-1).String(), "unknown"},
+		{numModes.String(), "unknown"},
+		{PhaseIdle.String(), "idle"},
+		{PhaseVerifying.String(), "verifying"},
+		{PhaseStep(-1).String(), "unknown"},
+		{(PhaseVerifying + 1).String(), "unknown"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

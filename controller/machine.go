@@ -584,7 +584,7 @@ func (m *Machine) readPP() units.Amps {
 func (m *Machine) ppValid() bool { return ppRating(m.board.Proximity.Ohms()) > 0 }
 
 func (m *Machine) phasesWanted() int {
-	if m.board.Phases != nil {
+	if m.hasC2() {
 		return m.supply()
 	}
 	if m.set.Charge3Phase {

@@ -28,6 +28,9 @@ type Params struct {
 
 	Limiter LimiterParams
 	Phases  PhaseParams // 1p/3p switching, with a C2 only
+	// PhaseSwitch says C2 is in use (hardware.phase_switch); without it
+	// a board's C2 is never driven.
+	PhaseSwitch bool
 }
 
 // DefaultParams returns the timings used unless configured otherwise.

@@ -127,7 +127,7 @@ func ParsePhaseRequest(s string) (PhaseRequest, error) {
 
 // SetPhases takes a phases/set request.
 func (m *Machine) SetPhases(r PhaseRequest) error {
-	if m.board.Phases == nil {
+	if !m.hasC2() {
 		return ErrNoPhaseSwitch
 	}
 	if r == PhasesAuto && !m.mode.Solar() {
@@ -140,7 +140,7 @@ func (m *Machine) SetPhases(r PhaseRequest) error {
 // supply is the phases C2 connects, as commanded (3 without C2 when
 // Charge3Phase is set).
 func (m *Machine) supply() int {
-	if m.board.Phases == nil || m.ph.c2 {
+	if !m.hasC2() || m.ph.c2 {
 		return 3
 	}
 	return 1
@@ -246,7 +246,7 @@ func (m *Machine) drawing(now time.Time) bool {
 // is chosen and may override it (X1 while stopping, F while C2 moves). It
 // reports whether a switch holds the PWM back.
 func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool {
-	if m.board.Phases == nil {
+	if !m.hasC2() {
 		return false
 	}
 	ph, p := &m.ph, m.p.Phases
@@ -436,7 +436,7 @@ func (m *Machine) resetPhasesForPlugIn() {
 // phasesActive is what the car may draw on now: C2's feedback with C2,
 // else the phases latched at the close (Charge3Phase before it).
 func (m *Machine) phasesActive() int {
-	if m.board.Phases != nil {
+	if m.hasC2() {
 		if m.board.Phases.Closed() {
 			return 3
 		}
@@ -461,3 +461,8 @@ const abortMargin = 250 * time.Millisecond
 // the sequence: a glitch that reads as an unplug for a few samples must
 // not let C2 move under a car that is still there.
 const noCarFor = time.Second
+
+// hasC2 reports whether 1p/3p switching is in use: C2 configured
+// (Params.PhaseSwitch, hardware.phase_switch) and the board has it. A
+// board that wires C2 without the configuration never has it driven.
+func (m *Machine) hasC2() bool { return m.p.PhaseSwitch && m.board.Phases != nil }

@@ -16,6 +16,7 @@ import (
 // statistics meter (meter 1) read every 500 ms by runMeters.
 func phaseRig(t *testing.T, mutate func(*Params, *settings.Settings)) *rig {
 	p := DefaultParams()
+	p.PhaseSwitch = true
 	s := settings.Defaults()
 	s.Meter1Type, s.Charge3Phase = settings.MeterRTUSDM72D, true
 	if mutate != nil {

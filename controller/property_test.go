@@ -136,6 +136,7 @@ func newPropRig(ch chooser, start time.Time, mutate func(*Params)) *propRig {
 	// shorter policy times so switches happen between the other events.
 	if ch.Intn(2) == 0 {
 		sm.SetPhaseSwitch(true)
+		r.p.PhaseSwitch = true
 		r.p.Phases.MinInterval = time.Duration(ch.Intn(120)) * time.Second
 		r.p.Phases.DownAfter, r.p.Phases.UpAfter = time.Duration(ch.Intn(60))*time.Second, time.Duration(ch.Intn(60))*time.Second
 		r.p.Phases.BothWays = ch.Intn(2) == 0

@@ -203,7 +203,7 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	if m.lim.active && m.lim.out < a {
 		a, src = m.lim.out, m.lim.source
 	}
-	if m.board.Phases != nil && m.supply() == 1 && units.Amps(m.set.PhaseCurrentLimit) < a {
+	if m.hasC2() && m.supply() == 1 && units.Amps(m.set.PhaseCurrentLimit) < a {
 		// On one phase the whole current is on L1: its breaker bounds it.
 		a, src = units.Amps(m.set.PhaseCurrentLimit), SourceHardware
 	}

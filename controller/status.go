@@ -87,7 +87,7 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 		PhaseSwitches:     m.ph.switches,
 		PhaseReason:       m.ph.reason,
 		PhaseLatched:      m.ph.latched,
-		PhaseSwitchOK:     m.board.Phases != nil,
+		PhaseSwitchOK:     m.hasC2(),
 	}
 	if m.lim.active {
 		st.PowerAvailable = m.lim.available

@@ -41,6 +41,7 @@ func (o *oursSolar) Name() string { return o.name }
 func (o *oursSolar) Configure(p *controller.Params, s *settings.Settings) {
 	s.ControlStrategy = 0
 	p.Phases.BothWays = true
+	p.PhaseSwitch = o.auto
 }
 func (o *oursSolar) Control(time.Time, *controller.Machine, hw.MeterReading, hw.MeterReading) {}
 func (o *oursSolar) PhaseSwitch() bool                                                        { return o.auto }
@@ -90,6 +91,7 @@ func (l *switchLaw) Configure(p *controller.Params, s *settings.Settings) {
 	s.ControlStrategy = 0
 	s.ChargeCurrent = settings.MinCurrent
 	p.Phases.MaxSwitches, p.Phases.MinInterval = 1<<20, 0
+	p.PhaseSwitch = true
 	p.DutyInterval = min(p.DutyInterval, l.period)
 }
 func (l *switchLaw) Setup(m *controller.Machine, now time.Time) {
