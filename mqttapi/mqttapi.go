@@ -86,7 +86,8 @@ type Surface struct {
 	// both touch.
 	mu sync.Mutex
 	// lastMeter holds the last published meter documents without their
-	// timestamps, so unchanged meters are not republished.
+	// timestamps, so meters that did not move past their deadbands
+	// (deadband.go) are not republished before the heartbeat.
 	lastMeter [2][]byte
 	// maps are the meters' register maps last announced to Home Assistant.
 	maps [2]string
@@ -220,7 +221,7 @@ func (s *Surface) publishMeters(force bool) {
 	defer s.mu.Unlock()
 	for n := 1; n <= 2; n++ {
 		shape := s.o.Meters.Document(n, 0)
-		if !force && bytes.Equal(shape, s.lastMeter[n-1]) {
+		if !force && !significant(s.lastMeter[n-1], shape) {
 			continue
 		}
 		s.lastMeter[n-1] = shape
