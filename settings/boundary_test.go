@@ -67,7 +67,8 @@ func TestValidateRangeEdges(t *testing.T) {
 		{"Meter2Type 0", func(s *Settings) { s.Meter2Type = 0 }, ""},
 		{"Meter2Type -1", func(s *Settings) { s.Meter2Type = -1 }, "Meter2Type"},
 		{"Meter2Type 7", func(s *Settings) { s.Meter2Type, s.Meter2Ip = 7, "10.0.0.2" }, ""},
-		{"Meter2Type 8", func(s *Settings) { s.Meter2Type, s.Meter2Ip = 8, "10.0.0.2" }, "Meter2Type"},
+		{"Meter2Type 8", func(s *Settings) { s.Meter2Type = 8 }, ""}, // the grid feed, our extension: no address
+		{"Meter2Type 9", func(s *Settings) { s.Meter2Type, s.Meter2Ip = 9, "10.0.0.2" }, "Meter2Type"},
 		{"PhaseCurrentLimit 6", func(s *Settings) { s.PhaseCurrentLimit = 6 }, ""},
 		{"PhaseCurrentLimit 5", func(s *Settings) { s.PhaseCurrentLimit = 5 }, "PhaseCurrentLimit"},
 		{"PhaseCurrentLimit 1000", func(s *Settings) { s.PhaseCurrentLimit = 1000 }, ""},

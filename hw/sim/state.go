@@ -28,15 +28,15 @@ type State struct {
 	HousePower      float64 `json:"HousePower"`
 	PVPower         float64 `json:"PVPower"`
 	Fault           string  `json:"Fault"`
+	// SupplyPhases is what C2 connects (1 or 3; 3 without C2), read-only.
+	// The car draws on min(EvPhases, SupplyPhases).
+	SupplyPhases int `json:"SupplyPhases"`
 
 	PilotDuty  float64 `json:"PilotDuty"`
 	PilotLevel string  `json:"PilotLevel"`
 	Contactor  bool    `json:"Contactor"`
 	Locked     bool    `json:"Locked"`
 	EvCurrent  float64 `json:"EvCurrent"`
-	// SupplyPhases is what C2 connects (1 or 3; 3 without C2). The car
-	// draws on min(EvPhases, SupplyPhases).
-	SupplyPhases int `json:"SupplyPhases"`
 }
 
 // State returns a snapshot.
