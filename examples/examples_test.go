@@ -11,7 +11,7 @@ import (
 
 // TestNodeRedFlow checks the flow is importable JSON (an array of nodes
 // with ids, types and wires to existing nodes) and talks to the topics
-// docs/mqtt.md documents.
+// docs/mqtt.md documents: the grid feed and the mode (issue 12).
 func TestNodeRedFlow(t *testing.T) {
 	data, err := os.ReadFile("node-red/flow.json")
 	if err != nil {
@@ -29,7 +29,7 @@ func TestNodeRedFlow(t *testing.T) {
 		}
 		ids[id] = true
 	}
-	var out, status bool
+	var grid, mode, status bool
 	for _, n := range nodes {
 		if wires, ok := n["wires"].([]any); ok {
 			for _, port := range wires {
@@ -45,13 +45,22 @@ func TestNodeRedFlow(t *testing.T) {
 		}
 		topic, _ := n["topic"].(string)
 		switch {
-		case n["type"] == "mqtt out" && strings.HasSuffix(topic, "/power_available/set"):
-			out = true
+		case n["type"] == "mqtt out" && strings.HasSuffix(topic, "/grid/set"):
+			grid = true
+		case n["type"] == "mqtt out" && strings.HasSuffix(topic, "/mode/set"):
+			mode = true
 		case n["type"] == "mqtt in" && strings.HasSuffix(topic, "/status"):
 			status = true
 		}
 	}
-	if !out || !status {
-		t.Fatalf("flow lacks power_available/set output (%v) or status input (%v)", out, status)
+	if !grid || !mode || !status {
+		t.Fatalf("flow lacks grid/set (%v) or mode/set output (%v) or status input (%v)", grid, mode, status)
+	}
+	// No arithmetic left to the user: the flow forwards the grid reading;
+	// the charger adds its own draw back (issue 12).
+	for _, n := range nodes {
+		if f, _ := n["func"].(string); strings.Contains(f, "ActualPower") && n["id"] == "grid_check" {
+			t.Errorf("the grid function must not do the charger's arithmetic: %s", f)
+		}
 	}
 }
