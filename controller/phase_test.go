@@ -303,3 +303,19 @@ func TestPhaseRestartCarriesTheLatch(t *testing.T) {
 		t.Fatalf("after Reset: latched %v C2 %v switches %d", r.st.PhaseLatched, r.c2.cmd, r.st.PhaseSwitches)
 	}
 }
+
+// TestPhaseSwitchFollowsCharge3Phase: changing the vendor's Charge3Phase
+// while a car charges (no phases/set request) runs the same switch.
+func TestPhaseSwitchFollowsCharge3Phase(t *testing.T) {
+	r := phaseRig(t, nil)
+	r.chargeOn3()
+	s := r.m.Settings()
+	s.Charge3Phase = false
+	r.m.ApplySettings(s)
+	r.untilM(40*time.Second, "verified on 1p", func() bool {
+		return r.st.PhaseSwitch == PhaseIdle && r.st.PhaseSwitches == 1 && r.sim.State().SupplyPhases == 1 && r.st.ContactorFeedback
+	})
+	if ph := r.sim.EVPhases(); ph[1].Current != 0 || ph[0].Current == 0 {
+		t.Fatalf("after Charge3Phase off: %+v", ph)
+	}
+}

@@ -120,6 +120,7 @@ func (d *Daemon) discoveryDevice() discovery.Device {
 		MaxControlLimit:    1_000_000,
 		Modes:              isModes(d.ch),
 		LifetimeEnergy:     d.energy != nil,
+		PhaseSwitch:        d.cfg.Hardware.PhaseSwitch && d.cfg.Hardware.Driver != "psp",
 	}
 }
 

@@ -84,6 +84,9 @@ type Device struct {
 	// LifetimeEnergy says the status carries LifetimeEnergy (kWh): an
 	// energy sensor for the Energy dashboard is announced.
 	LifetimeEnergy bool
+	// PhaseSwitch says the charger switches 1p/3p with C2: its phase
+	// status is announced.
+	PhaseSwitch bool
 }
 
 // MeterRegister is one register of a meter's WebAPI map that gets a sensor:

@@ -26,6 +26,7 @@ func statusFields() map[string]fieldType {
 		"State": tString, "Reason": tString, "VehicleConnected": tBool, "Charging": tBool,
 		"Problem": tBool, "CurrentLimit": tNumber, "LimitSource": tString, "PowerSource": tString,
 		"Mode": tString, "LifetimeEnergy": tNumber,
+		"PhasesActive": tNumber, "PhaseSwitch": tString, "PhaseSwitches": tNumber, "PhaseReason": tString,
 	}
 }
 

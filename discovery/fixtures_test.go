@@ -10,6 +10,7 @@ func testDevice() Device {
 		HardwareMaxCurrent: 32,
 		Modes:              true,
 		LifetimeEnergy:     true,
+		PhaseSwitch:        true,
 	}
 }
 

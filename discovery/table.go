@@ -168,6 +168,16 @@ func entities(d Device) []entity {
 			field: "LifetimeEnergy", class: "energy", unit: "kWh", stateCls: "total_increasing",
 			extra: map[string]any{"suggested_display_precision": 1}})
 	}
+	if d.PhaseSwitch {
+		ents = append(ents,
+			entity{component: sensor, key: "phases_active", name: "Phases", source: srcStatus, field: "PhasesActive",
+				stateCls: "measurement", icon: "mdi:sine-wave"},
+			enumSensor("phase_switch", "Phase switch", "PhaseSwitch", catDiagnostic,
+				[]string{"idle", "stopping", "f_hold", "switching", "resuming", "verifying"}),
+			entity{component: sensor, key: "phase_switches", name: "Phase switches", source: srcStatus, field: "PhaseSwitches",
+				category: catDiagnostic, stateCls: "measurement", icon: "mdi:counter"},
+			textSensor("phase_reason", "Phase switch reason", "PhaseReason", catDiagnostic, "mdi:information-outline"))
+	}
 	if d.Modes {
 		ents = append(ents, entity{component: selectComp, key: "mode", name: "Charging mode", source: srcStatus,
 			field: "Mode", command: "mode/set", icon: "mdi:solar-power",
