@@ -34,7 +34,7 @@ type Controller struct {
 
 	setMu sync.Mutex // serialises settings writers (validate → persist → apply)
 
-	snap atomic.Pointer[Status] // the latest step's snapshot
+	snap atomic.Pointer[snapshot] // the latest step's snapshot
 
 	mu     sync.RWMutex
 	m      *Machine
@@ -194,12 +194,62 @@ func (c *Controller) haltOnPanic() {
 // publish makes st the snapshot Status returns and reports whether it
 // differs from the previous one in a way subscribers hear about. Readers
 // load a pointer: no lock is shared between HTTP handlers and the loop.
+//
+// A step that changed nothing but the time (an idle charger: nearly
+// every step) only advances the published snapshot's age: no allocation,
+// so an idle loop touches a few cache lines a tick and leaves the garbage
+// collector nothing to do (README, "Control loop under load").
 func (c *Controller) publish(st *Status) bool {
 	prev := c.snap.Load()
-	p := new(Status)
-	*p = *st
-	c.snap.Store(p)
-	return prev == nil || changed(prev, st)
+	if prev != nil && prev.sameBut(st) {
+		prev.age.Store(int64(st.At.Sub(prev.st.At)))
+		return false
+	}
+	c.snap.Store(&snapshot{st: *st})
+	return prev == nil || changed(&prev.st, st)
+}
+
+// snapshot is a published Status whose At is st.At+age: steps that
+// change nothing else advance age instead of publishing anew. Keeping age
+// in the snapshot it belongs to means a reader never adds one
+// snapshot's age to another's time.
+type snapshot struct {
+	st  Status
+	age atomic.Int64 // time.Duration since st.At
+}
+
+// sameBut reports whether next differs from s only in its time, and
+// that time is s's advanced by the monotonic clock with the wall clock
+// agreeing to within wallSkew: a stepped wall clock (NTP after boot)
+// publishes anew, so At's wall time is never off by more than that.
+func (s *snapshot) sameBut(next *Status) bool {
+	d := next.At.Sub(s.st.At) // monotonic when both have a reading
+	if d < 0 || !withinSkew(d, next.At.Round(0).Sub(s.st.At.Round(0))) {
+		return false
+	}
+	y := *next
+	y.At = s.st.At
+	return y == s.st
+}
+
+// wallSkew is how far the wall clock may have moved against the
+// monotonic one before a step publishes anew: time.Now reads the two
+// clocks one after the other, so they never agree to the nanosecond.
+const wallSkew = time.Millisecond
+
+// withinSkew reports whether a monotonic and a wall-clock interval agree.
+func withinSkew(mono, wall time.Duration) bool {
+	skew := mono - wall
+	return -wallSkew <= skew && skew <= wallSkew
+}
+
+// status is the published Status with its time.
+func (s *snapshot) status() Status {
+	st := s.st
+	if age := s.age.Load(); age != 0 {
+		st.At = st.At.Add(time.Duration(age))
+	}
+	return st
 }
 
 func (c *Controller) step(now time.Time, st *Status) {
@@ -254,7 +304,7 @@ func (c *Controller) Subscribe() (<-chan struct{}, func()) {
 // step).
 func (c *Controller) Status() Status {
 	if p := c.snap.Load(); p != nil {
-		return *p
+		return p.status()
 	}
 	return Status{}
 }
