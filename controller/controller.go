@@ -124,23 +124,29 @@ func (c *Controller) RunClock(ctx context.Context, clk Clock, sample func(now ti
 	defer close(c.done)
 	defer c.haltOnPanic()
 	c.clock.Store(&clockRef{clk})
-	stop := context.AfterFunc(ctx, clk.Wake)
+	var ended atomic.Bool
+	stop := context.AfterFunc(ctx, func() { ended.Store(true); clk.Wake() })
 	defer stop()
 	var now time.Time
 	var st Status
 	for {
 		// Commands before the next wait: a Wake may have been for them.
-		select {
-		case <-ctx.Done():
-			c.halt(now, &st)
-			return
-		case k := <-c.cmds:
-			c.run(k, now, &st)
-			continue
-		case u := <-c.meters:
-			c.m.SetMeter(u.n, u.r)
-			continue
-		default:
+		// A select locks all three channels, so a tick with nothing
+		// queued and no end (nearly all) only reads the queue lengths
+		// and the flag; a sender's Wake orders its send before this.
+		if ended.Load() || len(c.cmds) > 0 || len(c.meters) > 0 {
+			select {
+			case <-ctx.Done():
+				c.halt(now, &st)
+				return
+			case k := <-c.cmds:
+				c.run(k, now, &st)
+				continue
+			case u := <-c.meters:
+				c.m.SetMeter(u.n, u.r)
+				continue
+			default:
+			}
 		}
 		ev, err := clk.Wait()
 		if err != nil {
