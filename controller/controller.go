@@ -34,7 +34,7 @@ type Controller struct {
 
 	setMu sync.Mutex // serialises settings writers (validate → persist → apply)
 
-	snap atomic.Pointer[Status] // the latest step's snapshot
+	snap atomic.Pointer[snapshot] // the latest step's snapshot
 
 	mu     sync.RWMutex
 	m      *Machine
@@ -127,23 +127,29 @@ func (c *Controller) RunClock(ctx context.Context, clk Clock, sample func(now ti
 	defer close(c.done)
 	defer c.haltOnPanic()
 	c.clock.Store(&clockRef{clk})
-	stop := context.AfterFunc(ctx, clk.Wake)
+	var ended atomic.Bool
+	stop := context.AfterFunc(ctx, func() { ended.Store(true); clk.Wake() })
 	defer stop()
 	var now time.Time
 	var st Status
 	for {
 		// Commands before the next wait: a Wake may have been for them.
-		select {
-		case <-ctx.Done():
-			c.halt(now, &st)
-			return
-		case k := <-c.cmds:
-			c.run(k, now, &st)
-			continue
-		case u := <-c.meters:
-			c.m.SetMeter(u.n, u.r)
-			continue
-		default:
+		// A select locks all three channels, so a tick with nothing
+		// queued and no end (nearly all) only reads the queue lengths
+		// and the flag; a sender's Wake orders its send before this.
+		if ended.Load() || len(c.cmds) > 0 || len(c.meters) > 0 {
+			select {
+			case <-ctx.Done():
+				c.halt(now, &st)
+				return
+			case k := <-c.cmds:
+				c.run(k, now, &st)
+				continue
+			case u := <-c.meters:
+				c.m.SetMeter(u.n, u.r)
+				continue
+			default:
+			}
 		}
 		ev, err := clk.Wait()
 		if err != nil {
@@ -197,12 +203,62 @@ func (c *Controller) haltOnPanic() {
 // publish makes st the snapshot Status returns and reports whether it
 // differs from the previous one in a way subscribers hear about. Readers
 // load a pointer: no lock is shared between HTTP handlers and the loop.
+//
+// A step that changed nothing but the time (an idle charger: nearly
+// every step) only advances the published snapshot's age: no allocation,
+// so an idle loop touches a few cache lines a tick and leaves the garbage
+// collector nothing to do (README, "Control loop under load").
 func (c *Controller) publish(st *Status) bool {
 	prev := c.snap.Load()
-	p := new(Status)
-	*p = *st
-	c.snap.Store(p)
-	return prev == nil || changed(prev, st)
+	if prev != nil && prev.sameBut(st) {
+		prev.age.Store(int64(st.At.Sub(prev.st.At)))
+		return false
+	}
+	c.snap.Store(&snapshot{st: *st})
+	return prev == nil || changed(&prev.st, st)
+}
+
+// snapshot is a published Status whose At is st.At+age: steps that
+// change nothing else advance age instead of publishing anew. Keeping age
+// in the snapshot it belongs to means a reader never adds one
+// snapshot's age to another's time.
+type snapshot struct {
+	st  Status
+	age atomic.Int64 // time.Duration since st.At
+}
+
+// sameBut reports whether next differs from s only in its time, and
+// that time is s's advanced by the monotonic clock with the wall clock
+// agreeing to within wallSkew: a stepped wall clock (NTP after boot)
+// publishes anew, so At's wall time is never off by more than that.
+func (s *snapshot) sameBut(next *Status) bool {
+	d := next.At.Sub(s.st.At) // monotonic when both have a reading
+	if d < 0 || !withinSkew(d, next.At.Round(0).Sub(s.st.At.Round(0))) {
+		return false
+	}
+	y := *next
+	y.At = s.st.At
+	return y == s.st
+}
+
+// wallSkew is how far the wall clock may have moved against the
+// monotonic one before a step publishes anew: time.Now reads the two
+// clocks one after the other, so they never agree to the nanosecond.
+const wallSkew = time.Millisecond
+
+// withinSkew reports whether a monotonic and a wall-clock interval agree.
+func withinSkew(mono, wall time.Duration) bool {
+	skew := mono - wall
+	return -wallSkew <= skew && skew <= wallSkew
+}
+
+// status is the published Status with its time.
+func (s *snapshot) status() Status {
+	st := s.st
+	if age := s.age.Load(); age != 0 {
+		st.At = st.At.Add(time.Duration(age))
+	}
+	return st
 }
 
 func (c *Controller) step(now time.Time, st *Status) {
@@ -257,7 +313,7 @@ func (c *Controller) Subscribe() (<-chan struct{}, func()) {
 // step).
 func (c *Controller) Status() Status {
 	if p := c.snap.Load(); p != nil {
-		return *p
+		return p.status()
 	}
 	return Status{}
 }

@@ -20,6 +20,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
+	"github.com/evse-mqtt/evse-mqtt/internal/tick"
 )
 
 // The soak is a measurement, not a test: it prints figures and asserts no
@@ -36,6 +37,11 @@ var (
 // init): the baseline of what the OS gives a Go timer during the same load.
 const tickerEnv = "EVSE_SOAK_BARE_TICKER"
 
+// clockEnv makes that child wait on the daemon's own clock (internal/tick,
+// a timerfd on Linux) instead of a time.Ticker: the floor of a Go process
+// that samples every 10 ms the daemon's way and does nothing else.
+const clockEnv = "EVSE_SOAK_BARE_CLOCK"
+
 const soakPeriod = 10 * time.Millisecond
 
 func init() {
@@ -44,6 +50,10 @@ func init() {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
+		}
+		if os.Getenv(clockEnv) != "" {
+			bareClock(d)
+			os.Exit(0)
 		}
 		stop := make(chan struct{})
 		time.AfterFunc(d, func() { close(stop) })
@@ -100,15 +110,33 @@ func bareTicker(stop <-chan struct{}) timing {
 	}
 }
 
+// bareClock waits on the daemon's clock for d, doing nothing with the
+// ticks (its CPU time is the figure).
+func bareClock(d time.Duration) {
+	clk, err := tick.New(soakPeriod)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	defer clk.Close()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if _, err := clk.Wait(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(timing{})
+}
+
 // bareTickerProcess runs a bare ticker in a child process for d; pid is
-// the child's.
-func bareTickerProcess(t *testing.T, d time.Duration) (result func() timing, pid int) {
+// the child's. env adds to the child's environment (clockEnv).
+func bareTickerProcess(t *testing.T, d time.Duration, env ...string) (result func() timing, pid int) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), tickerEnv+"="+d.String())
+	cmd.Env = append(append(os.Environ(), tickerEnv+"="+d.String()), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -187,18 +215,22 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 }
 
 // idleCPU is the share of one core the daemon uses over within, and
-// that of a process doing nothing but a 100 Hz time.Ticker over the same
-// window: the floor of a Go loop sampling every 10 ms on this machine.
-func idleCPU(t *testing.T, d *daemon, within time.Duration) (daemon, bare float64) {
+// that of two processes doing nothing but tick at 100 Hz over the same
+// window: a time.Ticker, and the daemon's clock (bareClock), the floor of
+// a Go loop sampling every 10 ms on this machine.
+func idleCPU(t *testing.T, d *daemon, within time.Duration) (daemon, ticker, clock float64) {
 	time.Sleep(2 * time.Second) // measure after start-up, not during it
-	result, bpid := bareTickerProcess(t, within+time.Second)
-	time.Sleep(200 * time.Millisecond) // and after the child's start-up
+	result, tpid := bareTickerProcess(t, within+time.Second)
+	cresult, cpid := bareTickerProcess(t, within+time.Second, clockEnv+"=1")
+	time.Sleep(200 * time.Millisecond) // and after the children's start-up
 	pid := d.cmd.Process.Pid
-	c0, b0, t0 := cpuTime(t, pid), cpuTime(t, bpid), time.Now()
+	c0, b0, k0, t0 := cpuTime(t, pid), cpuTime(t, tpid), cpuTime(t, cpid), time.Now()
 	time.Sleep(within)
-	c1, b1, el := cpuTime(t, pid), cpuTime(t, bpid), time.Since(t0)
+	c1, b1, k1, el := cpuTime(t, pid), cpuTime(t, tpid), cpuTime(t, cpid), time.Since(t0)
 	result()
-	return 100 * float64(c1-c0) / float64(el), 100 * float64(b1-b0) / float64(el)
+	cresult()
+	share := func(a, b time.Duration) float64 { return 100 * float64(b-a) / float64(el) }
+	return share(c0, c1), share(b0, b1), share(k0, k1)
 }
 
 // soakConfig is the e2e configuration with the simulated meters on or off
@@ -358,9 +390,9 @@ func TestSoak(t *testing.T) {
 	for _, meters := range []bool{false, true} {
 		p := newPorts(t)
 		d := launch(t, t.TempDir(), soakConfig(t, p, meters), p.MQTT, "EVSE_LOG_LEVEL=info")
-		own, bare := idleCPU(t, d, *soakFor)
-		t.Logf("\n== idle, simulated meters %s: %.2f %% of a core over %v (a bare 100 Hz Go ticker process: %.2f %%)",
-			map[bool]string{false: "off", true: "on"}[meters], own, *soakFor, bare)
+		own, ticker, clock := idleCPU(t, d, *soakFor)
+		t.Logf("\n== idle, simulated meters %s: %.2f %% of a core over %v (bare 100 Hz processes in the same window: a Go time.Ticker %.2f %%, the daemon's clock alone %.2f %%)",
+			map[bool]string{false: "off", true: "on"}[meters], own, *soakFor, ticker, clock)
 		_ = d.cmd.Process.Signal(os.Interrupt)
 		<-d.exited
 	}

@@ -23,6 +23,8 @@ type timerfd struct {
 	dirty atomic.Bool
 
 	buf    [8]byte
+	fired  uint64
+	read   func(fd uintptr) bool // t.readFD, bound once: a closure per Wait would allocate every tick
 	closed bool
 }
 
@@ -35,6 +37,7 @@ func newClock(period time.Duration) (Clock, error) {
 		return nil, os.NewSyscallError("timerfd_create", err)
 	}
 	t := &timerfd{f: os.NewFile(uintptr(fd), "timerfd")}
+	t.read = t.readFD
 	if t.rc, err = t.f.SyscallConn(); err != nil {
 		t.f.Close()
 		return nil, err
@@ -71,19 +74,8 @@ func (t *timerfd) Wait() (Event, error) {
 	if t.woken.Swap(false) {
 		return Event{}, nil
 	}
-	var fired uint64
-	err := t.rc.Read(func(fd uintptr) bool {
-		// A raw read: the syscall package's read would enter and leave a
-		// syscall, which wakes a sleeping sysmon every tick.
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
-		if e == syscall.EAGAIN {
-			return false
-		}
-		if e == 0 && n == 8 {
-			fired = binary.NativeEndian.Uint64(t.buf[:])
-		}
-		return true
-	})
+	t.fired = 0
+	err := t.rc.Read(t.read)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded): // a Wake
 		t.dirty.Store(true) // its deadline is still in force
@@ -92,8 +84,23 @@ func (t *timerfd) Wait() (Event, error) {
 	case err != nil:
 		return Event{}, err
 	}
-	due, missed := t.sched.advance(fired)
+	due, missed := t.sched.advance(t.fired)
 	return Event{Tick: true, Due: due, Missed: missed}, nil
+}
+
+// readFD reads the expiration count into t.fired; false means none yet
+// (the poller then waits for the fd).
+func (t *timerfd) readFD(fd uintptr) bool {
+	// A raw read: the syscall package's read would enter and leave a
+	// syscall, which wakes a sleeping sysmon every tick.
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+	if e == syscall.EAGAIN {
+		return false
+	}
+	if e == 0 && n == 8 {
+		t.fired = binary.NativeEndian.Uint64(t.buf[:])
+	}
+	return true
 }
 
 func (t *timerfd) Close() error {

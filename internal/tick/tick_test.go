@@ -120,3 +120,21 @@ func TestClosedClockRefusesWait(t *testing.T) {
 		t.Fatal("a zero period was accepted")
 	}
 }
+
+// Waiting for a tick allocates nothing: the loop waits 100 times a
+// second, and before, each Wait put its read closure on the heap.
+func TestWaitDoesNotAllocate(t *testing.T) {
+	c, err := New(time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitTick(t, c) // the fd's first wait registers it with the poller
+	if n := testing.AllocsPerRun(50, func() {
+		if _, err := c.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Wait allocates %v times", n)
+	}
+}
