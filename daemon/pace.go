@@ -18,7 +18,7 @@ import (
 const (
 	httpRate     = 500
 	httpBurst    = 50
-	httpInFlight = 8
+	httpInFlight = 2
 	httpMaxWait  = 5 * time.Second
 )
 

@@ -37,7 +37,19 @@ type limitListener struct {
 
 	refused   atomic.Int64 // since the last refusal log line
 	lastLogNs atomic.Int64
+	cooling   atomic.Int64 // refused connections waiting out RefuseDelay
 }
+
+// RefuseDelay is how long a connection over a cap is held (unread) before
+// it is closed, and MaxCooling bounds how many are held at once (beyond,
+// they are closed at once). A client whose connection is closed at once
+// reconnects at once: 512 looping connections from one host made some
+// 3000 refusals a second, a churn that cost the daemon a third of a core.
+// Held for a moment, each looping client retries a few times a second.
+const (
+	RefuseDelay = 500 * time.Millisecond
+	MaxCooling  = 512
+)
 
 // Accept returns the next connection within the caps.
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -48,12 +60,26 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		key := clientKey(c.RemoteAddr())
 		if why := l.acquire(key); why != "" {
-			c.Close()
+			l.refuse(c)
 			l.noteRefusal(key, why)
 			continue
 		}
 		return &limitConn{Conn: c, l: l, key: key}, nil
 	}
+}
+
+// refuse closes a connection over a cap after RefuseDelay, or at once
+// when MaxCooling are already held.
+func (l *limitListener) refuse(c net.Conn) {
+	if l.cooling.Add(1) > MaxCooling {
+		l.cooling.Add(-1)
+		c.Close()
+		return
+	}
+	time.AfterFunc(RefuseDelay, func() {
+		l.cooling.Add(-1)
+		c.Close()
+	})
 }
 
 // acquire takes a slot for key; it returns why not when a cap is reached.

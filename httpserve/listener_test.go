@@ -177,3 +177,20 @@ func TestOversizedHeader(t *testing.T) {
 		t.Fatalf("16 KiB header: %d, want 431", res.StatusCode)
 	}
 }
+
+// A connection over a cap is closed only after RefuseDelay, so a client
+// looping on refusals retries a few times a second instead of thousands.
+func TestRefusedConnectionHeldBeforeClose(t *testing.T) {
+	r := newCapRig(t, 4, 1)
+	r.dial("127.0.0.2")
+	t0 := time.Now()
+	if _, ok := r.dial("127.0.0.2"); ok {
+		t.Fatal("accepted over the per-client cap")
+	}
+	if held := time.Since(t0); held < RefuseDelay {
+		t.Fatalf("refused after %v, want at least %v", held, RefuseDelay)
+	}
+	if n := r.ln.cooling.Load(); n != 0 {
+		t.Fatalf("%d refused connections still counted after their close", n)
+	}
+}
