@@ -456,6 +456,7 @@ func (c *Controller) swap(now time.Time, r *pendingRestart) {
 	c.board.Halt()
 	m := NewMachine(c.board, r.p, s)
 	m.lifetime = old.lifetime
+	m.ext = old.ext // the central system does not know of this restart
 	m.HoldOff(now.Add(RestartHold))
 	m.Step(now)
 	c.mu.Lock()

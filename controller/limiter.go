@@ -107,9 +107,10 @@ const (
 	SourceLimiter
 	SourceSupervisor
 	SourceFallback
+	SourceOCPP // an OCPP central system's charging profile (external.go)
 )
 
-var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback"}
+var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback", "ocpp"}
 
 // String names the source.
 func (s LimitSource) String() string {
