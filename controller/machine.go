@@ -56,7 +56,7 @@ type Machine struct {
 	meterBaseOK  bool
 
 	lim       limiter
-	ext       external // an outside party's cap and availability (external.go)
+	ext       external          // an outside party's cap and availability (external.go)
 	holdUntil time.Time         // restart hold-off: pilot steady until then
 	lifetime  units.WattSeconds // energy delivered since the process started
 	meter1    hw.MeterReading
