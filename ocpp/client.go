@@ -43,8 +43,9 @@ type Options struct {
 	Version  string // firmware version
 	Model    string // chargePointModel; default "evse-mqtt"
 	Log      zerolog.Logger
-	// RetryMin is the first reconnect delay, doubling up to a minute
-	// while the central system cannot be reached; default 1 s.
+	// RetryMin is the first reconnect delay, doubling up to a minute (or
+	// half the liveness bound, when shorter) while the central system
+	// cannot be reached; default 1 s.
 	RetryMin time.Duration
 }
 
@@ -199,7 +200,10 @@ func (c *Client) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
-		delay = min(delay*2, time.Minute)
+		// Reconnect within the liveness bound: a silent central system
+		// is dropped after Liveness, and a lost one is dialled again at
+		// most Liveness/2 later (and at least every minute).
+		delay = min(delay*2, time.Minute, max(c.cfg.Liveness/2, c.o.RetryMin))
 	}
 	wg.Wait()
 }

@@ -144,12 +144,15 @@ func (c *Client) OnChangeAvailability(req *core.ChangeAvailabilityRequest) (*cor
 // under load; a tethered cable (Case C) has no lock to release.
 func (c *Client) OnUnlockConnector(req *core.UnlockConnectorRequest) (*core.UnlockConnectorConfirmation, error) {
 	c.heard()
-	if req.ConnectorId != 1 || c.o.Charger.Settings().ChargerMode != settings.ModeCaseB {
+	if req.ConnectorId != 1 {
 		return core.NewUnlockConnectorConfirmation(core.UnlockStatusNotSupported), nil
 	}
 	st := c.o.Charger.Status()
 	if st.ChargerStarted || st.ContactorClosed || st.ContactorFeedback {
-		return core.NewUnlockConnectorConfirmation(core.UnlockStatusUnlockFailed), nil
+		return core.NewUnlockConnectorConfirmation(core.UnlockStatusUnlockFailed), nil // never under load
+	}
+	if c.o.Charger.Settings().ChargerMode != settings.ModeCaseB {
+		return core.NewUnlockConnectorConfirmation(core.UnlockStatusNotSupported), nil
 	}
 	if !st.Locked {
 		return core.NewUnlockConnectorConfirmation(core.UnlockStatusUnlocked), nil
