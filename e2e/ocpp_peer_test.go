@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// OCPPRPCVersion is the ocpp-rpc release the strict peer runs; .ci/run
+// ocppRPCVersion is the ocpp-rpc release the strict peer runs; .ci/run
 // installs the same one into the same cache directory.
 const ocppRPCVersion = "2.2.1"
 
