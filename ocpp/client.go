@@ -236,6 +236,7 @@ func (c *Client) dial(lost chan<- error) (ocpp16.ChargePoint, error) {
 	disp := ocppj.NewDefaultClientDispatcher(ocppj.NewFIFOClientQueue(0))
 	disp.SetTimeout(c.cfg.Liveness)
 	ep := ocppj.NewClient(c.id, wsc, disp, nil, core.Profile, smartcharging.Profile, remotetrigger.Profile)
+	ep.SetInvalidMessageHook(callErrorHook)
 	ep.SetOnDisconnectedHandler(func(err error) {
 		select {
 		case lost <- err:
@@ -358,8 +359,12 @@ func (c *Client) boot(ctx context.Context, cp ocpp16.ChargePoint) bool {
 			case core.RegistrationStatusAccepted:
 				c.setHeartbeat(conf.Interval)
 				c.mu.Lock()
-				c.registered = true
+				same := c.cp == cp // the session may have ended while the answer came
+				c.registered = same
 				c.mu.Unlock()
+				if !same {
+					return false
+				}
 				c.setConn(ConnAccepted, nil)
 				c.kick(kickSend)
 				return true

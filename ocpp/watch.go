@@ -226,7 +226,7 @@ func (c *Client) sendStatus(force bool) {
 func (c *Client) sendStatusWith(k statusKey, force bool) {
 	c.mu.Lock()
 	cp := c.cp
-	if !c.registered || (!force && c.statusOK && k == c.sentStatus) {
+	if !c.registered || cp == nil || (!force && c.statusOK && k == c.sentStatus) {
 		c.mu.Unlock()
 		return
 	}
