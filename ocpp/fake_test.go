@@ -62,8 +62,8 @@ func (f *fake) Subscribe() (<-chan struct{}, func()) {
 	return ch, func() {}
 }
 
-func (f *fake) Settings() settings.Settings { return f.set }
-func (f *fake) Params() charger.Params   { return charger.Params{HardwareMax: 32} }
+func (f *fake) Settings() settings.Settings       { return f.set }
+func (f *fake) Params() charger.Params            { return charger.Params{HardwareMax: 32} }
 func (f *fake) OnApplied(func(settings.Settings)) {}
 func (f *fake) ToggleCharging() (bool, error) {
 	on := !f.Status().ChargerStarted
@@ -84,9 +84,9 @@ func (f *fake) SetCharging(on bool) error {
 	return nil
 }
 
-func (f *fake) ToggleBoost() (bool, error)                 { return false, errors.New("no boost") }
-func (f *fake) SetBoost(bool) error                        { return errors.New("no boost") }
-func (f *fake) SetSupervisorPower(units.Watts) error       { return charger.ErrNoSupervisor }
+func (f *fake) ToggleBoost() (bool, error)           { return false, errors.New("no boost") }
+func (f *fake) SetBoost(bool) error                  { return errors.New("no boost") }
+func (f *fake) SetSupervisorPower(units.Watts) error { return charger.ErrNoSupervisor }
 func (f *fake) UpdateSettings(map[string]json.RawMessage) ([]settings.Change, settings.Settings, map[string]string, error) {
 	return nil, f.set, nil, nil
 }
