@@ -403,3 +403,10 @@ func clipN(s string, n int) string {
 	}
 	return s
 }
+
+// lastHeardAt is when the central system was last heard from.
+func (c *Client) lastHeardAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastHeard
+}

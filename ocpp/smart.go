@@ -9,6 +9,7 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
 
 	"github.com/evse-mqtt/evse-mqtt/charger"
+	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
@@ -256,8 +257,8 @@ func (c *Client) applyLimit(now time.Time, w *watcher) {
 	}
 	lim, ok := c.compositeAt(now, c.st.d.Profiles, open, server)
 	c.st.mu.Unlock()
-	if !ok {
-		lim = -1
+	if !ok || lim >= float64(controller.MaxExternalLimit) {
+		lim = -1 // no profile, or one above any installation: no cap
 	}
 	lim = math.Floor(lim*10) / 10
 	if w.limitSet && lim == w.limit {

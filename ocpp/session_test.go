@@ -1,0 +1,79 @@
+package ocpp
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+
+	"github.com/evse-mqtt/evse-mqtt/charger"
+	"github.com/evse-mqtt/evse-mqtt/controller"
+	"github.com/evse-mqtt/evse-mqtt/internal/ocpptest"
+)
+
+// A session started locally is authorized with the configured idTag; a
+// refusal stops it, and its StopTransaction says DeAuthorized.
+func TestRefusedIdTagStopsTheSession(t *testing.T) {
+	csms, err := ocpptest.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csms.Close()
+	csms.TagStatus = types.AuthorizationStatusInvalid
+	c, f := newTestClient(t, csms.URL(), time.Minute)
+	run(t, c)
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StatusNotificationFeatureName) > 0 }) {
+		t.Fatal("no boot")
+	}
+	f.update(func(st *charger.Status) {
+		st.State, st.VehicleConnected, st.StartStopAllowed = controller.StateConnected, true, true
+		st.ChargerStarted = true // auto start
+	})
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StopTransactionFeatureName) > 0 }) {
+		t.Fatalf("no StopTransaction: %v", csms.Msgs())
+	}
+	auth := ocpptest.Last(csms.Msgs(), core.AuthorizeFeatureName).(*core.AuthorizeRequest)
+	stop := ocpptest.Last(csms.Msgs(), core.StopTransactionFeatureName).(*core.StopTransactionRequest)
+	if auth.IdTag != "evse-mqtt" || stop.Reason != core.ReasonDeAuthorized || f.Status().ChargerStarted {
+		t.Errorf("authorize %+v, stop %+v, started %v", auth, stop, f.Status().ChargerStarted)
+	}
+}
+
+// Changed keys and availability are persisted and in force after a
+// restart; the inoperative state is re-applied to the charger.
+func TestKeysAndAvailabilitySurviveARestart(t *testing.T) {
+	c, f := newTestClient(t, "ws://127.0.0.1:1/ocpp", time.Minute)
+	if r, _ := c.OnChangeConfiguration(core.NewChangeConfigurationRequest("MeterValueSampleInterval", "15")); r.Status != core.ConfigurationStatusAccepted {
+		t.Fatal(r.Status)
+	}
+	for _, bad := range []string{"-1", "x", "86401", ""} {
+		if r, _ := c.OnChangeConfiguration(core.NewChangeConfigurationRequest("MeterValueSampleInterval", bad)); r.Status != core.ConfigurationStatusRejected {
+			t.Errorf("%q: %v", bad, r.Status)
+		}
+	}
+	if r, _ := c.OnChangeConfiguration(core.NewChangeConfigurationRequest("MeterValuesSampledData", "Voltage")); r.Status != core.ConfigurationStatusRejected {
+		t.Errorf("unsupported measurand: %v", r.Status)
+	}
+	if r, _ := c.OnChangeAvailability(core.NewChangeAvailabilityRequest(0, core.AvailabilityTypeInoperative)); r.Status != core.AvailabilityStatusAccepted || f.Operative() {
+		t.Fatalf("inoperative: %v, operative %v", r.Status, f.Operative())
+	}
+
+	c2, f2 := newTestClient(t, "ws://127.0.0.1:1/ocpp", time.Minute)
+	c2.st, c2.o.StateDir = mustOpen(t, c.o.StateDir), c.o.StateDir
+	if got := c2.keyInt("MeterValueSampleInterval"); got != 15 {
+		t.Errorf("after a restart: MeterValueSampleInterval %d", got)
+	}
+	c2.reapply()
+	if f2.Operative() {
+		t.Error("inoperative not re-applied at start")
+	}
+}
+
+func mustOpen(t *testing.T, dir string) *store {
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
