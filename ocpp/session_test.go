@@ -77,3 +77,36 @@ func mustOpen(t *testing.T, dir string) *store {
 	}
 	return s
 }
+
+// Reset: Soft restarts in-process (SystemInfo Reset through the command
+// table) on the same socket; Hard does the same and boots again on a new
+// socket.
+func TestReset(t *testing.T) {
+	csms, err := ocpptest.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csms.Close()
+	c, f := newTestClient(t, csms.URL(), time.Minute)
+	run(t, c)
+	boots := func(n int) func([]ocpptest.Msg) bool {
+		return func(m []ocpptest.Msg) bool {
+			return ocpptest.Count(m, core.BootNotificationFeatureName) >= n && ocpptest.Count(m, core.StatusNotificationFeatureName) >= n
+		}
+	}
+	if !csms.Wait(5*time.Second, boots(1)) {
+		t.Fatal("no boot")
+	}
+	resets := func() int { f.mu.Lock(); defer f.mu.Unlock(); return f.resets }
+	r, err := csms.Call("cp1", core.NewResetRequest(core.ResetTypeSoft))
+	if err != nil || r.(*core.ResetConfirmation).Status != core.ResetStatusAccepted || resets() != 1 {
+		t.Fatalf("soft reset: %v %v, resets %d", r, err, resets())
+	}
+	r, err = csms.Call("cp1", core.NewResetRequest(core.ResetTypeHard))
+	if err != nil || r.(*core.ResetConfirmation).Status != core.ResetStatusAccepted || resets() != 2 {
+		t.Fatalf("hard reset: %v %v, resets %d", r, err, resets())
+	}
+	if !csms.Wait(5*time.Second, boots(2)) || csms.Connections() != 2 {
+		t.Fatalf("no new socket and boot after the hard reset: %d connections, %v", csms.Connections(), csms.Msgs())
+	}
+}
