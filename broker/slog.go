@@ -2,7 +2,9 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -28,6 +30,9 @@ func (h *zerologHandler) Enabled(_ context.Context, l slog.Level) bool {
 
 // Handle implements slog.Handler.
 func (h *zerologHandler) Handle(_ context.Context, r slog.Record) error {
+	if closedConn(r) {
+		return nil // a client's read cut by the broker's own stop: not news
+	}
 	ev := h.log.Warn()
 	if r.Level >= slog.LevelError {
 		ev = h.log.Error()
@@ -41,6 +46,20 @@ func (h *zerologHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	ev.Msg(r.Message)
 	return nil
+}
+
+// closedConn reports a record whose error is only a connection the broker
+// itself closed (every client read ends so when the broker stops).
+func closedConn(r slog.Record) bool {
+	closed := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Resolve().Any().(error); ok && errors.Is(err, net.ErrClosed) {
+			closed = true
+			return false
+		}
+		return true
+	})
+	return closed
 }
 
 // addAttr adds one attribute, flattening groups into dotted keys.

@@ -139,7 +139,9 @@ func (t *Table) applySettings(cfg map[string]json.RawMessage, r *Reply) bool {
 		}
 		return false
 	case bad != nil:
-		// Settings changed between the dry run and now (another writer).
+		// The charger's state refuses the change (ChargerMode or
+		// LockMethod while a vehicle is connected), or the settings
+		// changed between the dry run and now (another writer).
 		r.Status = http.StatusConflict
 		for k := range cfg {
 			if reason, ok := bad[k]; ok {

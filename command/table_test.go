@@ -305,3 +305,22 @@ func TestReplyApplied(t *testing.T) {
 		}
 	}
 }
+
+// TestCableSettingsRefusedWhileConnected: issue 9 item 2 as both surfaces
+// answer it: 409, the reason on the object as the request spelled it,
+// the other objects not applied, nothing persisted.
+func TestCableSettingsRefusedWhileConnected(t *testing.T) {
+	r := newRig(t, nil, Services{})
+	r.plug()
+	file, set := fileOf(t, r.store), r.ctl.Settings()
+	rep := r.table.Set(req(t, `{"chargerMode":1,"ChargeCurrent":10}`), mqtt)
+	if got, _ := rep.Get("chargerMode"); rep.Status != http.StatusConflict || got != "ChargerMode can change only with no vehicle connected" {
+		t.Fatalf("%d %s", rep.Status, body(t, rep))
+	}
+	if got, _ := rep.Get("ChargeCurrent"); got != NotApplied || rep.Applied() {
+		t.Fatalf("ChargeCurrent answered %q, applied %v", got, rep.Applied())
+	}
+	if fileOf(t, r.store) != file || r.ctl.Settings() != set {
+		t.Fatal("a refused request changed the settings")
+	}
+}

@@ -28,7 +28,7 @@ type Controller struct {
 	persist func(settings.Settings) error
 	log     zerolog.Logger
 
-	cmds   chan func(now time.Time)
+	cmds   chan command
 	meters chan meterUpdate
 	done   chan struct{}
 
@@ -51,18 +51,6 @@ type Controller struct {
 	clock atomic.Pointer[clockRef]
 }
 
-// pendingRestart is a Restart waiting for the contactor to open.
-type pendingRestart struct {
-	p        Params
-	load     func() settings.Settings
-	deadline time.Time
-}
-
-// RestartHold is how long the pilot stays steady after an in-process
-// restart before a session may offer current again (IEC 61851-1: a pause
-// in X1 lasts at least 3 s).
-const RestartHold = 3 * time.Second
-
 type meterUpdate struct {
 	n int
 	r hw.MeterReading
@@ -78,7 +66,7 @@ func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) 
 		board:   m.board,
 		persist: persist,
 		log:     log.With().Str("component", "controller").Logger(),
-		cmds:    make(chan func(time.Time), 16), // queued, then the loop is woken
+		cmds:    make(chan command, 16), // queued, then the loop is woken
 		meters:  make(chan meterUpdate, 8),
 		done:    make(chan struct{}),
 		m:       m,
@@ -105,9 +93,8 @@ func (c *Controller) Run(ctx context.Context, ticks <-chan time.Time) {
 			c.step(now, &st)
 		case u := <-c.meters:
 			c.m.SetMeter(u.n, u.r)
-		case f := <-c.cmds:
-			f(now)
-			c.step(now, &st)
+		case k := <-c.cmds:
+			c.run(k, now, &st)
 		}
 	}
 }
@@ -147,9 +134,8 @@ func (c *Controller) RunClock(ctx context.Context, clk Clock, sample func(now ti
 		case <-ctx.Done():
 			c.halt(now, &st)
 			return
-		case f := <-c.cmds:
-			f(now)
-			c.step(now, &st)
+		case k := <-c.cmds:
+			c.run(k, now, &st)
 			continue
 		case u := <-c.meters:
 			c.m.SetMeter(u.n, u.r)
@@ -222,9 +208,8 @@ func (c *Controller) step(now time.Time, st *Status) {
 	}
 	prevFault := c.m.fault
 	c.m.Step(now)
-	if r := c.restart; r != nil && (!c.m.contactor || !now.Before(r.deadline)) {
-		c.swap(now, r)
-		prevFault = FaultNone
+	if c.restartDue(now) {
+		c.swap(now)
 	}
 	c.m.Snapshot(now, st)
 	if st.Fault != prevFault {
@@ -282,10 +267,26 @@ func (c *Controller) Params() Params {
 }
 
 // do runs f on the loop and returns its error.
+// command is one queued call of do: f runs on the loop, and its error is
+// answered on reply once the step after it has published the snapshot.
+type command struct {
+	f     func(now time.Time) error
+	reply chan<- error
+}
+
+// run applies k and steps, then answers: a caller that reads Status
+// after do returns sees what the command did (a stop answered before the
+// snapshot said so let a client read "started" after its own stop).
+func (c *Controller) run(k command, now time.Time, st *Status) {
+	err := k.f(now)
+	c.step(now, st)
+	k.reply <- err
+}
+
 func (c *Controller) do(f func(now time.Time) error) error {
 	errc := make(chan error, 1)
 	select {
-	case c.cmds <- func(now time.Time) { errc <- f(now) }:
+	case c.cmds <- command{f, errc}:
 		c.wake()
 	case <-c.done:
 		return ErrStopped
@@ -392,12 +393,16 @@ func (c *Controller) UpdateSettings(req map[string]json.RawMessage) (changes []s
 	if bad != nil {
 		return nil, cur, bad, nil
 	}
+	if bad, err := c.refused(next); bad != nil || err != nil {
+		return nil, cur, byRequestKey(req, bad), err
+	}
 	if err := c.persist(next); err != nil {
 		return nil, cur, nil, fmt.Errorf("persist settings: %w", err)
 	}
-	if err := c.do(func(time.Time) error { c.m.ApplySettings(next); return nil }); err != nil {
+	if err := c.do(func(time.Time) error { bad = c.applySettings(next); return nil }); err != nil || bad != nil {
+		// A car connected between the check and now: nothing applied.
 		c.rollback(cur)
-		return nil, cur, nil, err
+		return nil, cur, byRequestKey(req, bad), err
 	}
 	c.log.Info().Interface("settings", next).Msg("settings changed")
 	c.applied(next)
@@ -413,15 +418,69 @@ func (c *Controller) ReplaceSettings(s settings.Settings) error {
 		return es
 	}
 	cur := c.Settings()
+	if bad, err := c.refused(s); bad != nil || err != nil {
+		return errors.Join(err, refusal(bad))
+	}
 	if err := c.persist(s); err != nil {
 		return fmt.Errorf("persist settings: %w", err)
 	}
-	if err := c.do(func(time.Time) error { c.m.ApplySettings(s); return nil }); err != nil {
+	var bad map[string]string
+	if err := c.do(func(time.Time) error { bad = c.applySettings(s); return nil }); err != nil || bad != nil {
 		c.rollback(cur)
-		return err
+		return errors.Join(err, refusal(bad))
 	}
 	c.applied(s)
 	return nil
+}
+
+// refused asks the loop whether next may be applied now (see
+// Machine.refuseSettings), before anything is persisted.
+func (c *Controller) refused(next settings.Settings) (bad map[string]string, err error) {
+	err = c.do(func(time.Time) error { bad = c.m.refuseSettings(next); return nil })
+	return bad, err
+}
+
+// applySettings puts next in force unless a connected vehicle forbids it;
+// it runs on the loop.
+func (c *Controller) applySettings(next settings.Settings) map[string]string {
+	if bad := c.m.refuseSettings(next); bad != nil {
+		return bad
+	}
+	c.m.ApplySettings(next)
+	return nil
+}
+
+// byRequestKey answers refuseSettings' reasons under the keys the request
+// used (they match the field names case-insensitively), so each reason
+// reaches the object it is about.
+func byRequestKey(req map[string]json.RawMessage, bad map[string]string) map[string]string {
+	if bad == nil {
+		return nil
+	}
+	out := make(map[string]string, len(bad))
+	for k := range req {
+		if f, ok := settings.LookupField(k); ok {
+			if why, ok := bad[f.Name]; ok {
+				out[k] = why
+			}
+		}
+	}
+	if len(out) == 0 {
+		return bad
+	}
+	return out
+}
+
+// refusal turns refuseSettings' reasons into one error (nil for none), in
+// a stable order.
+func refusal(bad map[string]string) error {
+	var errs []error
+	for _, k := range []string{"ChargerMode", "LockMethod"} {
+		if why, ok := bad[k]; ok {
+			errs = append(errs, errors.New(why))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // rollback persists the settings still in force again after a change was
@@ -431,39 +490,6 @@ func (c *Controller) rollback(cur settings.Settings) {
 	if err := c.persist(cur); err != nil {
 		c.log.Error().Err(err).Msg("settings saved but not applied, and restoring the old ones failed")
 	}
-}
-
-// Restart restarts the control logic in-process with new parameters. It
-// stops the session the way IEC 61851 asks — PWM withdrawn, contactor
-// opened once the car has stopped (at the latest after StopTimeout) —
-// then a fresh machine takes over with the settings load returns (read
-// in the loop, so no settings change can slip between reading and
-// applying) and holds the pilot steady for RestartHold. A weld is
-// detected again at once. Restart returns when the restart is scheduled.
-func (c *Controller) Restart(p Params, load func() settings.Settings) error {
-	return c.do(func(now time.Time) error {
-		_ = c.m.Stop(now)
-		c.restart = &pendingRestart{p: p, load: load, deadline: now.Add(c.m.p.StopTimeout)}
-		return nil
-	})
-}
-
-// swap replaces the machine (see Restart); it runs on the loop.
-func (c *Controller) swap(now time.Time, r *pendingRestart) {
-	c.restart = nil
-	s := r.load()
-	old := c.m
-	c.board.Halt()
-	m := NewMachine(c.board, r.p, s)
-	m.lifetime = old.lifetime
-	m.ext = old.ext // the central system does not know of this restart
-	m.HoldOff(now.Add(RestartHold))
-	m.Step(now)
-	c.mu.Lock()
-	c.m, c.params = m, r.p
-	c.mu.Unlock()
-	c.log.Info().Msg("controller restarted")
-	c.applied(s)
 }
 
 // OnApplied registers f to be called with the settings after every change
@@ -484,14 +510,4 @@ func (c *Controller) applied(s settings.Settings) {
 	for _, h := range c.onApplied {
 		h(s)
 	}
-}
-
-// Reset clears a latched fault where safe (see Machine.Reset).
-func (c *Controller) Reset() error {
-	return c.do(func(now time.Time) error {
-		if !c.m.Reset(now) {
-			return errors.New("contactor still reads closed: weld persists")
-		}
-		return nil
-	})
 }

@@ -62,3 +62,27 @@ func TestInoperativeBlocksCharging(t *testing.T) {
 	}
 	r.until(10*time.Second, "charging again", func() bool { return r.st.ContactorFeedback })
 }
+
+// The central system does not see an in-process restart: its cap and an
+// Inoperative stay in force across one.
+func TestExternalSurvivesARestart(t *testing.T) {
+	r := newRig(t, nil)
+	r.guard = &safety{}
+	r.plugAndCharge()
+	r.m.ext = external{limit: 10, limitOn: true}
+	r.restart()
+	r.restarted(10 * time.Second)
+	r.run(RestartHold + 10*time.Second)
+	if r.st.CurrentLimit != 10 || r.st.LimitSource != SourceOCPP {
+		t.Fatalf("after a restart: limit %v from %v, want 10 A from ocpp", r.st.CurrentLimit, r.st.LimitSource)
+	}
+	r.m.ext.inoperative = true // as SetOperative(false): the session stops
+	if err := r.m.Stop(r.now); err != nil {
+		t.Fatal(err)
+	}
+	r.restart()
+	r.restarted(10 * time.Second)
+	if err := r.m.Start(r.now); err != ErrInoperative {
+		t.Fatalf("Start after a restart while inoperative: %v", err)
+	}
+}

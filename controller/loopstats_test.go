@@ -97,3 +97,39 @@ func TestRunClockStepsAtRealTimeAndCountsMissedTicks(t *testing.T) {
 		t.Fatal("contactor not open after the loop ended")
 	}
 }
+
+// A command's answer comes after the snapshot that shows it: a client that
+// reads Status right after its own stop must not see "started" (the MQTT
+// and WebAPI answers are built that way). Before, the loop answered the
+// caller and only then stepped and published.
+func TestCommandAnsweredAfterItsSnapshot(t *testing.T) {
+	sm := sim.New(time.Now())
+	s := settings.Defaults()
+	s.ChargeAutoStart = false
+	c := New(NewMachine(sm.Board(), DefaultParams(), s), nil, zerolog.Nop())
+	clk := &fakeClock{ev: make(chan looptick.Event, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.RunClock(ctx, clk, sm.Tick)
+	v := sm.Vehicle()
+	v.Plugged = true
+	sm.SetVehicle(v)
+	// Tick until the controller sees the car (the pilot is debounced).
+	t0 := time.Now()
+	for i := 0; c.Status().State != StateConnected; i++ {
+		if i > 1000 {
+			t.Fatalf("the car was never seen: %v", c.Status().State)
+		}
+		clk.ev <- looptick.Event{Tick: true, Due: t0.Add(time.Duration(i) * 10 * time.Millisecond)}
+		sm.Tick(t0.Add(time.Duration(i) * 10 * time.Millisecond))
+	}
+	for i := range 2000 {
+		on := i%2 == 0
+		if err := c.SetCharging(on); err != nil {
+			t.Fatalf("SetCharging(%v): %v", on, err)
+		}
+		if got := c.Status().ChargerStarted; got != on {
+			t.Fatalf("command %d: SetCharging(%v) answered, Status says started %v", i, on, got)
+		}
+	}
+}

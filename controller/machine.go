@@ -31,13 +31,16 @@ type Machine struct {
 	lockTries     int
 	lockRetryAt   time.Time
 
-	// fault handling
-	fault        Fault
-	faultAt      time.Time
-	relayTries   int
-	resetPending bool      // Reset accepted; clear once F has been held FHold
-	diodeBadAt   time.Time // first sample of a bad diode level; zero when fine
-	rcm          rcmState  // residual-current monitor (rcm.go)
+	// fault handling: faults stack (an EPO or a weld on top of a fault
+	// that only an unplug clears leaves that fault in place); fault is
+	// the one reported, the most severe of them.
+	fault      Fault
+	faults     faultSet
+	faultAt    time.Time // the latest fault entry: F is held FHold from it
+	relayTries int
+	diodeBadAt time.Time // first sample of a bad diode level; zero when fine
+	restarting bool      // a Restart waits for the contactor: no PWM offered
+	rcm        rcmState  // residual-current monitor (rcm.go)
 
 	// per plug-in / session
 	plugged      bool
@@ -62,6 +65,8 @@ type Machine struct {
 	meter1    hw.MeterReading
 	meter1OK  bool
 	cable     units.Amps // PP rating, Case B; 0 unknown
+	ppCap     units.Amps // lowest valid PP rating read this plug-in; 0 none yet
+	ppSinceA  units.Amps // lowest valid PP rating read since the pilot last read A
 	target    units.Amps // current the EVSE wants to advertise
 	limitSrc  LimitSource
 	reason    string
@@ -69,6 +74,7 @@ type Machine struct {
 	curNow    units.Amps // actual current (measured or estimated)
 	powerNow  units.Watts
 	fromMeter bool
+	halted    bool // Halt ran: the outputs are safe and nothing steps any more
 }
 
 // NewMachine returns a machine for the board with the given parameters and
@@ -83,11 +89,6 @@ func NewMachine(b hw.Board, p Params, s settings.Settings) *Machine {
 // Settings returns the settings in force.
 func (m *Machine) Settings() settings.Settings { return m.set }
 
-// HoldOff keeps the pilot steady (no PWM, contactor open) until the given
-// time: after an in-process restart the car gets a full IEC pause in X1
-// before charging may resume.
-func (m *Machine) HoldOff(until time.Time) { m.holdUntil = until }
-
 // Halt puts the outputs in the safe state at once — contactor open, pilot
 // steady — and ends the session, so the status says what the hardware
 // does. Used on shutdown.
@@ -95,7 +96,9 @@ func (m *Machine) Halt(now time.Time) {
 	m.setContactor(false, now)
 	m.setDuty(DutySteady, now)
 	m.endSession(now)
-	m.target, m.reason = 0, "stopped"
+	m.target, m.reason = 0, "stopped: controller halted"
+	m.curNow, m.powerNow = 0, 0 // nothing flows through an open contactor
+	m.halted = true
 	m.board.Halt()
 }
 
@@ -116,11 +119,30 @@ func (m *Machine) Step(now time.Time) {
 	epo := m.board.EPO.Pressed()
 	fb := m.board.Contactor.Closed()
 	raw := Classify(s.High)
+	was := m.cp.level
 	if !m.inF {
 		m.cp.update(raw, now, m.p.Debounce)
 	}
 	level := m.cp.level
 
+	// The cable's rating is followed in every state, faults included (a
+	// shorted pilot hides the car, not its cable), so the lowest rating of
+	// the plug-in bounds the current until the pilot shows the unplug.
+	// The debounced unplug comes a few samples after the pilot first read
+	// A; what was read since that sample belongs to the next plug-in.
+	if raw == LevelA {
+		m.ppSinceA = 0
+	} else if a := ppRating(m.board.Proximity.Ohms()); a > 0 && (m.ppSinceA == 0 || a < m.ppSinceA) {
+		m.ppSinceA = a
+	}
+	switch {
+	case level == LevelA && (was != LevelA || raw == LevelA):
+		m.ppCap = m.ppSinceA // unplugged
+	case raw != LevelA:
+		// In Case C too: a car hidden behind a shorted pilot may be
+		// there when the mode changes to B (nothing refuses it then).
+		m.readPP()
+	}
 	m.detectFaults(now, s, level, raw, epo, fb)
 	if m.fault != FaultNone {
 		m.runFault(now, level, epo, fb)
@@ -131,23 +153,19 @@ func (m *Machine) Step(now time.Time) {
 	m.account(now, dt, fb)
 }
 
-// detectFaults enters a fault when a new one appears. EPO and welding
-// outrank the others.
+// detectFaults enters a fault when a new one appears. A weld and the EPO
+// stack on whatever is active; the others are looked for only when no
+// fault is.
 func (m *Machine) detectFaults(now time.Time, s hw.PilotSample, level, raw Level, epo, fb bool) {
-	if m.fault == FaultWeld {
-		return // latched
-	}
-	if !m.contactor && fb && now.Sub(m.contactorAt) >= m.p.SwitchGrace {
+	if !m.faults.has(FaultWeld) && !m.contactor && fb && now.Sub(m.contactorAt) >= m.p.SwitchGrace {
 		m.enterFault(FaultWeld, now)
-		return
 	}
-	if epo {
-		if m.fault != FaultEPO {
-			m.enterFault(FaultEPO, now)
-		}
-		return
+	// The EPO stacks on any fault, a weld too, so its release always
+	// leaves the session stopped.
+	if epo && !m.faults.has(FaultEPO) {
+		m.enterFault(FaultEPO, now)
 	}
-	if m.fault != FaultNone {
+	if m.faults != 0 {
 		return
 	}
 	if m.rcmFault(now, level) {
@@ -191,15 +209,16 @@ func (m *Machine) diodeFault(now time.Time, s hw.PilotSample, level Level) bool 
 }
 
 func (m *Machine) enterFault(f Fault, now time.Time) {
-	m.fault, m.faultAt = f, now
-	m.resetPending = false // a new fault needs its own reset
+	m.faults = m.faults.with(f)
+	m.fault, m.faultAt = m.faults.top(), now
 	m.setContactor(false, now)
 	m.setDuty(DutyNegative, now)
 	m.wakeUntil = time.Time{}
 }
 
 // runFault keeps the outputs safe, holds F for FHold, then drives steady
-// +12 V so the vehicle can be seen again, and clears the fault by policy.
+// +12 V so the vehicle can be seen again, and clears each active fault by
+// its own policy: releasing the EPO clears the EPO only.
 func (m *Machine) runFault(now time.Time, level Level, epo, fb bool) {
 	m.setContactor(false, now)
 	m.target, m.reason = 0, m.fault.String()
@@ -207,12 +226,8 @@ func (m *Machine) runFault(now time.Time, level Level, epo, fb bool) {
 		m.setDuty(DutyNegative, now)
 		return
 	}
-	if m.resetPending {
-		m.clearReset(now)
-		return
-	}
 	m.setDuty(DutySteady, now)
-	if !fb && m.fault != FaultWeld && m.set.ChargerMode == settings.ModeCaseB {
+	if !fb && !m.faults.has(FaultWeld) && m.set.ChargerMode == settings.ModeCaseB {
 		m.setLock(false, now) // let the user take the cable
 	}
 	// Judge the vehicle only once the pilot has settled after F.
@@ -222,65 +237,39 @@ func (m *Machine) runFault(now time.Time, level Level, epo, fb bool) {
 	if now.Sub(m.faultAt) < m.p.FHold+2*m.p.Debounce {
 		return
 	}
-	clear := false
-	switch m.fault {
-	case FaultEPO:
-		if !epo {
-			clear = true
-			m.endSession(now)
-		}
-	case FaultWeld:
-		// latched; only Reset clears it
-	case FaultRelayOpen:
-		if level == LevelA {
-			clear = true
-		} else if m.relayTries <= m.p.RelayTries && now.Sub(m.faultAt) >= m.p.RelayRetry {
-			clear = true
-		}
-	case FaultCPShort:
-		clear = level != LevelE && level != LevelInvalid && level != LevelNone
-	case FaultPP:
-		clear = level == LevelA || m.ppValid()
-	default: // diode, general, lock
-		clear = level == LevelA
-	}
-	if clear {
-		m.fault = FaultNone
-		m.diodeBadAt = time.Time{}
-		if level == LevelA {
-			m.unplug(now)
+	for f := FaultEPO; int(f) < len(faultText); f++ {
+		if m.faults.has(f) && m.clears(f, now, level, epo) {
+			m.faults = m.faults.without(f)
+			if f == FaultEPO {
+				m.endSession(now) // the README: stopped, must be started again
+			}
 		}
 	}
-}
-
-// Reset clears a latched fault when that is safe (the contactor reads
-// open) and stops the session. It returns false when a weld persists. A
-// fault younger than FHold is cleared only once F has been held that long
-// (IEC 61851-1 Table A.5); without a fault the pilot is left alone, so a
-// running wake-up pulse keeps its length.
-func (m *Machine) Reset(now time.Time) bool {
-	if m.board.Contactor.Closed() {
-		return false
-	}
-	m.relayTries, m.lockTries = 0, 0
-	m.setContactor(false, now)
-	m.endSession(now)
+	m.fault = m.faults.top()
 	if m.fault == FaultNone {
-		return true
+		m.diodeBadAt = time.Time{}
 	}
-	if now.Sub(m.faultAt) < m.p.FHold {
-		m.resetPending = true
-		return true
+	if level == LevelA && m.plugged {
+		m.unplug(now)
 	}
-	m.clearReset(now)
-	return true
 }
 
-// clearReset ends a fault cleared by Reset and re-reads the pilot afresh.
-func (m *Machine) clearReset(now time.Time) {
-	m.fault, m.resetPending = FaultNone, false
-	m.setDuty(DutySteady, now)
-	m.cp = debouncer{}
+// clears reports whether fault f's recovery policy (state.go) lets it
+// clear now.
+func (m *Machine) clears(f Fault, now time.Time, level Level, epo bool) bool {
+	switch f {
+	case FaultEPO:
+		return !epo
+	case FaultWeld:
+		return false // latched; only a restart (Reset) with the feedback open clears it
+	case FaultRelayOpen:
+		return level == LevelA || m.relayTries <= m.p.RelayTries && now.Sub(m.faultAt) >= m.p.RelayRetry
+	case FaultCPShort:
+		return level != LevelE && level != LevelInvalid && level != LevelNone
+	case FaultPP:
+		return level == LevelA || m.ppValid()
+	}
+	return level == LevelA // diode, general, lock
 }
 
 func connected(l Level) bool { return l == LevelB || l == LevelC || l == LevelD }
@@ -292,12 +281,9 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		m.setDuty(DutySteady, now)
 		m.reason = "starting"
 		return
-	case now.Before(m.holdUntil):
-		m.setContactor(false, now)
-		m.setDuty(DutySteady, now)
-		m.target, m.reason = 0, "restarting: pause in X1"
-		return
 	case level == LevelA:
+		// Before the restart hold: an unplug during the hold ends the
+		// plug-in the fresh machine took over.
 		if m.plugged {
 			m.unplug(now)
 		}
@@ -307,6 +293,11 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 			m.setLock(false, now)
 		}
 		m.target, m.reason = 0, "no vehicle connected"
+		return
+	case now.Before(m.holdUntil):
+		m.setContactor(false, now)
+		m.setDuty(DutySteady, now)
+		m.target, m.reason = 0, "restarting: pause in X1"
 		return
 	}
 	if !m.plugged {
@@ -318,13 +309,16 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 	}
 	caseB := m.set.ChargerMode == settings.ModeCaseB
 	if caseB {
-		m.cable = ppRating(m.board.Proximity.Ohms())
+		m.cable = m.readPP()
 	}
 	m.target, m.limitSrc = m.limitCurrent(now)
 	offer := m.session && m.target >= settings.MinCurrent
 	switch {
 	case !m.session:
 		m.reason = "session not started"
+	case m.restarting:
+		offer = false
+		m.reason = "restarting: waiting for the vehicle to stop"
 	case m.target < settings.MinCurrent:
 		m.reason = "paused: available current below 6 A"
 		if why := m.lim.pauseReason(); why != "" {
@@ -485,6 +479,11 @@ func (m *Machine) driveLock(now time.Time) {
 }
 
 func (m *Machine) setLock(locked bool, now time.Time) {
+	if !locked && (m.contactor || m.board.Contactor.Closed()) {
+		// Invariant 2: never unlock under load or with the output live
+		// (a weld not yet confirmed), whoever asks (a lock retry too).
+		return
+	}
 	if m.lockCmd == locked && locked == m.board.Lock.Locked() {
 		return
 	}
@@ -532,6 +531,21 @@ func ppRating(ohms float64) units.Amps {
 		return 13
 	}
 	return 0
+}
+
+// readPP returns the cable rating in force: the PP read now, but never
+// more than the lowest rating read since the plug-in, so a PP that reads
+// higher later (a contact problem, a cable swapped without an unplug the
+// pilot saw) never lifts the limit. 0 means invalid now.
+func (m *Machine) readPP() units.Amps {
+	a := ppRating(m.board.Proximity.Ohms())
+	if a == 0 {
+		return 0
+	}
+	if m.ppCap == 0 || a < m.ppCap {
+		m.ppCap = a
+	}
+	return m.ppCap
 }
 
 func (m *Machine) ppValid() bool { return ppRating(m.board.Proximity.Ohms()) > 0 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
@@ -66,6 +68,16 @@ type recContactor struct {
 func (c *recContactor) Set(closed bool) { c.cmd = closed; c.Contactor.Set(closed) }
 func (c *recContactor) Halt()           { c.cmd = false; c.Contactor.Halt() }
 
+// epoButton is an emergency stop the harness presses on its own, so a
+// press can land on top of any simulated fault (the simulator has one
+// fault at a time, its EPO among them).
+type epoButton struct {
+	hw.EmergencyStop
+	pressed bool
+}
+
+func (e *epoButton) Pressed() bool { return e.pressed || e.EmergencyStop.Pressed() }
+
 type recLock struct {
 	hw.Lock
 	contactor *recContactor
@@ -79,18 +91,26 @@ func (l *recLock) Set(locked bool, m hw.LockMethod) {
 	l.Lock.Set(locked, m)
 }
 
-// propRig drives a Machine on the simulator with random events and checks
-// every invariant after every step.
+// propRig drives a Controller on the simulator with random events and
+// checks every invariant after every step. Commands go in through the
+// functions the Controller's loop runs for the daemon (the Machine's
+// commands, applySettings, restartAt, step), so a Reset here swaps
+// machines exactly as SystemInfo Reset does.
 type propRig struct {
 	probe
+	c     *Controller
+	epo   *epoButton
 	ch    chooser
 	now   time.Time
 	p     Params
 	fault string
-	reset bool
 	st    Status
 	safe  safety
 	steps int
+
+	startCmd  bool      // a Start was accepted before the next step
+	connSince time.Time // vehicle plugged and the pilot at B, C or D since (zero: not)
+	err       error     // a violation found by an event (not by the oracle)
 
 	prevState EvseState
 	prevFault Fault
@@ -104,12 +124,18 @@ func newPropRig(ch chooser, start time.Time, mutate func(*Params)) *propRig {
 	p := DefaultParams()
 	p.HardwareMax = hwMaxChoices[ch.Intn(len(hwMaxChoices))]
 	p.Ventilation = ch.Intn(2) == 0
+	// Shorter lock retries let a jammed lock reach its fault between the
+	// other events (the timing itself is no invariant).
+	p.LockRetry = time.Duration(1+ch.Intn(5)) * time.Second
 	if mutate != nil {
 		mutate(&p)
 	}
 	r := &propRig{ch: ch, now: start, p: p, fault: sim.FaultNone}
 	b := r.wrap(sim.New(start))
+	r.epo = &epoButton{EmergencyStop: b.EPO}
+	b.EPO = r.epo
 	r.m = NewMachine(b, p, randSettings(ch, int(p.HardwareMax)))
+	r.c = New(r.m, nil, zerolog.Nop())
 	r.logf("params: hwMax %v ventilation %v; settings %+v", p.HardwareMax, p.Ventilation, r.m.Settings())
 	return r
 }
@@ -148,13 +174,25 @@ func (r *propRig) logf(format string, a ...any) {
 func (r *propRig) step() error {
 	r.now = r.now.Add(tick)
 	r.sim.Tick(r.now)
-	o := r.before(r.now, r.reset)
-	r.reset = false
-	r.m.Step(r.now)
+	o := r.before(r.now, false)
+	o.epo = r.epo.Pressed()
+	o.startCmd, r.startCmd = r.startCmd, false
+	if !o.plugged || !oracleConnected(o.level) {
+		r.connSince = time.Time{}
+	} else if r.connSince.IsZero() {
+		r.connSince = r.now
+	}
+	old := r.m
+	r.c.step(r.now, &r.st)
+	r.m = r.c.m
+	if o.reset = r.m != old; o.reset {
+		r.cov.restarts++
+		r.noteRestart()
+		r.logf("restarted: fresh machine")
+	}
 	if r.pilot.glitchN > 0 {
 		r.pilot.glitchN--
 	}
-	r.m.Snapshot(r.now, &r.st)
 	r.after(&o, &r.st)
 	if r.st.State != r.prevState || r.st.Fault != r.prevFault || o.duty != r.safe.prev.duty || o.closed != r.safe.prev.closed {
 		r.logf("→ %v fault %q duty %d‰ contactor %v (level %v, reason %q)", r.st.State, r.st.Fault, o.duty, o.closed, o.level, r.st.Reason)
@@ -171,7 +209,11 @@ func (r *propRig) step() error {
 		r.cov.wakes++
 	}
 	r.steps++
-	if bad := r.safe.check(o); len(bad) > 0 {
+	bad := r.safe.check(o)
+	if r.err != nil {
+		bad = append(bad, r.err.Error())
+	}
+	if len(bad) > 0 {
 		return fmt.Errorf("step %d at %.2fs: %s\nstatus: %+v\nrecent events:\n  %s",
 			r.steps, r.now.Sub(epoch).Seconds(), strings.Join(bad, "; "), r.st, strings.Join(r.log, "\n  "))
 	}
@@ -192,7 +234,7 @@ func (r *propRig) event() {
 		r.sim.SetVehicle(v)
 		r.logf("vehicle %s: %+v", what, v)
 	}
-	switch ch.Intn(33) {
+	switch ch.Intn(35) {
 	case 0, 1, 2, 31, 32:
 		veh("plug", func(v *sim.Vehicle) {
 			v.Plugged = true
@@ -200,8 +242,29 @@ func (r *propRig) event() {
 			v.Asleep = ch.Intn(4) == 0
 			v.RequestCharge = ch.Intn(4) > 0
 		})
-	case 3, 4:
+	case 3:
 		veh("unplug", func(v *sim.Vehicle) { v.Plugged = false })
+	case 4:
+		// Unplugged and plugged in again faster than the debounce time
+		// (issue 9 item 5): 1–3 ticks away.
+		// Mostly two ticks: A seen twice, so the spell away from C/D lasts
+		// the debounce time while no single level does.
+		n := 2
+		if ch.Intn(2) == 0 {
+			n = 1 + ch.Intn(4)
+		}
+		veh("unplug (fast)", func(v *sim.Vehicle) { v.Plugged = false })
+		for ; n > 0; n-- {
+			if err := r.step(); err != nil {
+				panic(err)
+			}
+		}
+		veh("replug (fast)", func(v *sim.Vehicle) {
+			v.Plugged = true
+			if ch.Intn(4) == 0 {
+				v.CableRating = cableChoices[ch.Intn(len(cableChoices))]
+			}
+		})
 	case 5, 6, 7:
 		veh("request", func(v *sim.Vehicle) { v.RequestCharge = !v.RequestCharge })
 	case 8:
@@ -214,6 +277,13 @@ func (r *propRig) event() {
 		})
 	case 10:
 		veh("cable", func(v *sim.Vehicle) { v.CableRating = cableChoices[ch.Intn(len(cableChoices))] })
+	case 23, 24:
+		// The emergency stop button, on top of whatever fault is active;
+		// pressed less often than released, so presses stay short.
+		if r.epo.pressed || ch.Intn(4) == 0 {
+			r.epo.pressed = !r.epo.pressed
+			r.logf("EPO button pressed %v", r.epo.pressed)
+		}
 	case 11:
 		// cp_invalid holds until unplug like the others but is drawn less
 		// often, so it does not crowd out closings and wake-ups.
@@ -229,6 +299,7 @@ func (r *propRig) event() {
 		r.logf("fault cleared")
 	case 14, 15:
 		err := r.m.Start(r.now)
+		r.startCmd = r.startCmd || err == nil
 		r.logf("Start: %v", err)
 	case 16:
 		err := r.m.Stop(r.now)
@@ -237,16 +308,44 @@ func (r *propRig) event() {
 		on := ch.Intn(2) == 0
 		err := r.m.SetBoost(on)
 		r.logf("SetBoost(%v): %v", on, err)
-	case 18, 30:
-		r.reset = r.m.Reset(r.now)
-		r.logf("Reset: %v", r.reset)
+	case 30:
+		// The lock is forced open (a broken actuator, a vandal): under
+		// load that is "lock lost under load".
+		r.raw.Lock.Set(false, hw.LockMethod(r.m.Settings().LockMethod))
+		r.logf("lock forced open")
+	case 18:
+		// SystemInfo Reset: the configuration is read again, sometimes
+		// with other settings (a ChargerMode among them).
+		s := r.m.Settings()
+		if ch.Intn(3) == 0 {
+			s = randSettings(ch, int(r.p.HardwareMax))
+		}
+		r.c.restartAt(r.now, r.p, func() settings.Settings { return s })
+		r.logf("Reset (restart with settings %+v)", s)
 	case 19:
 		s := randSettings(ch, int(r.p.HardwareMax))
-		r.m.ApplySettings(s)
-		r.logf("settings %+v", s)
+		was, taken := r.m.Settings(), r.st.VehicleConnected
+		bad := r.c.applySettings(s)
+		if bad == nil {
+			r.noteSettings(s)
+		} else {
+			r.cov.refused++
+		}
+		changed := s.ChargerMode != was.ChargerMode || s.LockMethod != was.LockMethod
+		// Refused while the machine has the car (a plug-in under way) or the
+		// pilot has shown it for a while; a car hidden behind a shorted
+		// pilot has had nothing read or locked yet, so nothing can be lifted.
+		if bad == nil && changed && (taken || !r.connSince.IsZero() && r.now.Sub(r.connSince) >= 5*tick) {
+			r.err = fmt.Errorf("ChargerMode/LockMethod %d/%d → %d/%d applied with a vehicle connected (plug-in %v, pilot for %v)",
+				was.ChargerMode, was.LockMethod, s.ChargerMode, s.LockMethod, taken, r.now.Sub(r.connSince))
+		}
+		r.logf("settings %+v: refused %v", s, bad)
 	case 20:
 		w := units.Watts(ch.Intn(25000))
 		err := r.m.SetSupervisorPower(w, r.now)
+		if err == nil {
+			r.noteLease(w, r.now)
+		}
 		r.logf("supervisor %v W: %v", w, err)
 	case 22:
 		// A meter reading: the statistics meter (energy, early open after
@@ -261,6 +360,9 @@ func (r *propRig) event() {
 			rd.PhaseCurrent[i] = units.Amps(ch.Intn(400)) / 10
 		}
 		r.m.SetMeter(n, rd)
+		if n == 2 {
+			r.noteMeter2(rd.At)
+		}
 		r.logf("meter %d: %+v", n, rd)
 	case 21:
 		// Interference on the pilot line: a level between or outside the
@@ -311,19 +413,23 @@ func drive(ch chooser, steps, perSeq int, cov *coverage, mutate func(*Params)) (
 	return total, nil
 }
 
-// TestSafetyProperties drives Machine + simulator with random plugs,
-// requests, faults, commands, settings and time and checks invariants
-// 1–14 and 17 of iec61851.md §7 after every step.
+// TestSafetyProperties drives the Controller + simulator with random
+// plugs (fast replugs among them), requests, faults, EPO presses,
+// commands, settings changes, Resets (the daemon's restart path) and time,
+// and checks invariants 1–14 and 17–20 of safety_test.go after every step.
+// The seed is logged on every run (go test -v shows it), not only on
+// failure.
 func TestSafetyProperties(t *testing.T) {
 	seed := *propSeed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
 	}
+	t.Logf("seed %d (rerun: go test ./controller -run 'TestSafetyProperties$' -seed=%d)", seed, seed)
 	start := time.Now()
 	var cov coverage
 	n, err := drive(rand.New(rand.NewSource(seed)), *propSteps, 20_000, &cov, nil)
 	if err != nil {
-		t.Fatalf("seed %d (rerun: go test ./controller -run TestSafetyProperties -seed=%d): %v", seed, seed, err)
+		t.Fatalf("seed %d (rerun: go test ./controller -run 'TestSafetyProperties$' -seed=%d): %v", seed, seed, err)
 	}
 	if n < *propSteps {
 		t.Fatalf("only %d of %d steps ran", n, *propSteps)
@@ -331,20 +437,43 @@ func TestSafetyProperties(t *testing.T) {
 	t.Logf("seed %d: %d steps in %v; %v", seed, n, time.Since(start).Round(time.Millisecond), &cov)
 	// A run that never reaches a state or fault proves nothing about it.
 	for st, k := range cov.states {
-		if k == 0 {
+		// Waiting is a start-up state: the random run sees it only for a
+		// step now and then (≈ 5 times in 2 M steps), so a floor on it
+		// would make the test flaky.
+		if k == 0 && EvseState(st) != StateWaiting {
 			t.Errorf("seed %d: the random run never reached state %v", seed, EvseState(st))
 		}
 	}
 	for f, k := range cov.faults {
-		if k == 0 && Fault(f) != FaultNone {
+		// The simulated board has no residual-current monitor; the RCM
+		// faults are the periph driver's (hw/periph's property test).
+		if k == 0 && Fault(f) != FaultNone && Fault(f) != FaultRCMTrip && Fault(f) != FaultRCMTest {
 			t.Errorf("seed %d: the random run never entered fault %q", seed, Fault(f))
 		}
 	}
-	// Coverage floors well below what runs reach (≈ 250 closings and 6–22
-	// wake-ups per 2 M steps), so they catch a degenerate generator
-	// without making the test flaky.
-	if cov.closings < n/20_000 || cov.wakes < n/600_000 {
-		t.Errorf("seed %d: only %d closings and %d wake-ups", seed, cov.closings, cov.wakes)
+	// Coverage floors well below what runs reach (≈ 250 closings, 10–22
+	// wake-ups, ≈ 150 restarts and ≈ 100 refused settings changes per 2 M
+	// steps), so they catch a degenerate generator without making the
+	// test flaky.
+	if cov.closings < n/20_000 || cov.wakes < n/600_000 || cov.restarts < n/50_000 || cov.refused < n/100_000 {
+		t.Errorf("seed %d: only %d closings, %d wake-ups, %d restarts, %d refused settings changes",
+			seed, cov.closings, cov.wakes, cov.restarts, cov.refused)
+	}
+}
+
+// regressionSeeds once made TestSafetyProperties fail; they run on every
+// test run. 1796038506874585305 (issue 9 item 5: a fast unplug and replug
+// carried the old plug-in over) found its defect with the harness of that
+// time; the harness has changed since, so TestFastReplugEndsThePlugIn
+// replays that exact scenario, and the seed stays as one more fixed run.
+var regressionSeeds = []int64{1796038506874585305}
+
+func TestSafetyPropertiesRegressions(t *testing.T) {
+	for _, seed := range regressionSeeds {
+		t.Logf("seed %d", seed)
+		if _, err := drive(rand.New(rand.NewSource(seed)), 200_000, 20_000, &coverage{}, nil); err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
 	}
 }
 
@@ -367,8 +496,10 @@ func FuzzSafety(f *testing.F) {
 // (never charging, never faulting) fails instead of passing vacuously.
 type coverage struct {
 	states          [numStates]int
-	faults          [FaultLock + 1]int
+	faults          [len(faultText)]int
 	closings, wakes int
+	restarts        int // machines swapped by a Reset
+	refused         int // settings changes refused for a connected vehicle
 }
 
 func (c *coverage) String() string {
@@ -379,6 +510,6 @@ func (c *coverage) String() string {
 	for f, k := range c.faults[1:] {
 		fmt.Fprintf(&b, "fault%d %d, ", f+1, k)
 	}
-	fmt.Fprintf(&b, "closings %d, wake-ups %d", c.closings, c.wakes)
+	fmt.Fprintf(&b, "closings %d, wake-ups %d, restarts %d, settings refused %d", c.closings, c.wakes, c.restarts, c.refused)
 	return b.String()
 }

@@ -4,20 +4,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 )
 
-// rig is a machine on a simulator with a virtual clock advanced in 10 ms
-// ticks, as the daemon's loop does.
+// rig is a Controller on a simulator with a virtual clock advanced in
+// 10 ms ticks, as the daemon's loop does. It calls the loop's own step, so
+// a Restart swaps machines exactly as in the daemon; probe.m follows the
+// machine in force.
 type rig struct {
 	probe // recording board; pilot interference on demand
+	c     *Controller
 	t     testing.TB
 	now   time.Time
 	st    Status
 	// guard, when set, checks the safety invariants after every step.
 	guard *safety
-	reset bool // a Reset was accepted before the next step
+	// startCmd tells the guard a Start was accepted before the next step.
+	startCmd bool
 	// closings counts contactor close commands.
 	closings int
 }
@@ -34,6 +40,7 @@ func newRig(t testing.TB, mutate func(*Params, *settings.Settings)) *rig {
 	}
 	r := &rig{t: t, now: epoch}
 	r.m = NewMachine(r.wrap(sim.New(epoch)), p, s)
+	r.c = New(r.m, nil, zerolog.Nop())
 	r.m.Snapshot(r.now, &r.st)
 	if r.st.State != StateWaiting {
 		t.Fatalf("before the first step: state %v, want waiting", r.st.State)
@@ -46,16 +53,21 @@ func (r *rig) step() {
 	r.now = r.now.Add(tick)
 	r.sim.Tick(r.now)
 	was := r.cont.cmd
-	o := r.before(r.now, r.reset)
-	r.reset = false
-	r.m.Step(r.now)
+	o := r.before(r.now, false)
+	o.startCmd, r.startCmd = r.startCmd, false
+	old := r.m
+	r.c.step(r.now, &r.st)
+	r.m = r.c.m
+	o.reset = r.m != old
+	if o.reset {
+		r.noteRestart()
+	}
 	if r.pilot.glitchN > 0 {
 		r.pilot.glitchN--
 	}
 	if r.cont.cmd && !was {
 		r.closings++
 	}
-	r.m.Snapshot(r.now, &r.st)
 	if r.guard != nil {
 		r.after(&o, &r.st)
 		if bad := r.guard.check(o); len(bad) > 0 {
@@ -64,11 +76,18 @@ func (r *rig) step() {
 	}
 }
 
-// resetFault calls Machine.Reset and tells the guard when it was accepted.
-func (r *rig) resetFault() bool {
-	ok := r.m.Reset(r.now)
-	r.reset = r.reset || ok
-	return ok
+// restart is SystemInfo Reset as the daemon runs it: Controller.Restart
+// with the same parameters and the settings in force.
+func (r *rig) restart() {
+	s := r.m.Settings()
+	r.c.restartAt(r.now, r.m.p, func() settings.Settings { return s })
+}
+
+// start is the Start command (as Controller.Start runs it on the loop).
+func (r *rig) start() error {
+	err := r.m.Start(r.now)
+	r.startCmd = r.startCmd || err == nil
+	return err
 }
 
 // run advances d in ticks.

@@ -93,6 +93,11 @@ func TestSafetyCheckersCanFail(t *testing.T) {
 		{"12", "weld latch lost without reset", (&seq{}).add(50, with(obsFault, func(o *obs) { o.fault = FaultWeld })).add(1, obsSteadyB)},
 		{"13", "PWM with invalid PP in Case B", good().add(1, with(obsB, func(o *obs) { o.caseB, o.ppValid, o.locked = true, false, true }))},
 		{"14", "F for 100 ms only", (&seq{}).add(50, obsSteadyB).add(10, obsFault).add(1, with(obsFault, func(o *obs) { o.duty = DutySteady }))},
+		{"14", "EPO pressed on a fault, F for 100 ms", (&seq{}).add(50, with(obsFault, func(o *obs) { o.duty = DutySteady })).
+			add(10, with(obsFault, func(o *obs) { o.epo = true })).add(1, with(obsFault, func(o *obs) { o.epo, o.fault, o.duty = true, FaultEPO, DutySteady }))},
+		{"18", "offer above the cable read at plug-in", closedAt(func(o *obs) { o.caseB, o.locked, o.ppMin = true, true, 13 })},
+		{"19", "diode fault gone without an unplug", (&seq{}).add(60, obsFault).add(1, obsSteadyB)},
+		{"20", "session restarted by itself after a stop", (&seq{}).add(10, obsIdle).add(50, obsB).add(50, obsSteadyB).add(1, obsB)},
 		{"17", "second wake-up in one plug-in", (&seq{}).add(50, obsB).add(350, with(obsB, func(o *obs) { o.duty = DutyNegative })).add(50, obsB).add(350, with(obsB, func(o *obs) { o.duty = DutyNegative }))},
 		{"17", "wake-up of 1 s", (&seq{}).add(50, obsB).add(100, with(obsB, func(o *obs) { o.duty = DutyNegative })).add(5, obsB)},
 		{"17", "wake-up under load", closedAt(func(o *obs) {}).add(1, with(obsClosed, func(o *obs) { o.duty = DutyNegative }))},

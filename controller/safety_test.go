@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
@@ -18,15 +19,17 @@ type obs struct {
 	at time.Time
 
 	// inputs, as the machine saw them in this step
-	level   Level       // Classify(sample.High) of the sample the step read
-	low     units.Volts // sample.Low
-	plugged bool        // a vehicle is really connected
-	epo     bool        // emergency stop pressed
-	hwFault bool        // some simulator fault is injected
-	ppValid bool        // PP coding valid (Case B cable)
-	caseB   bool        // ChargerMode 1 in force
-	vent    bool        // Params.Ventilation
-	reset   bool        // a Reset that returned true ran before this step
+	level    Level       // oracleLevel(sample.High) of the sample the step read
+	low      units.Volts // sample.Low
+	plugged  bool        // a vehicle is really connected
+	epo      bool        // emergency stop pressed
+	hwFault  bool        // some simulator fault is injected
+	ppValid  bool        // PP coding valid (Case B cable)
+	caseB    bool        // ChargerMode 1 in force
+	vent     bool        // Params.Ventilation
+	reset    bool        // a restart swapped machines in this step
+	startCmd bool        // a Start was accepted before this step
+	ppMin    units.Amps  // lowest valid PP rating (oraclePP) since the vehicle was plugged in; 0 none
 
 	// outputs after the step
 	duty           int  // last pilot command
@@ -72,6 +75,9 @@ type safety struct {
 	faultAt     time.Time // last fault entry
 	weld        bool      // weld sensed
 	weldReset   bool      // a reset was accepted since the weld was sensed
+	faultsSeen  uint32    // faults reported since the last fault-free step (bit per Fault)
+	unplugFault Fault     // a fault that only an unplug (PP: or a valid PP) may clear, while it must stay
+	newPlug     bool      // an unplug was seen since the last session start: auto start may start one
 	wakes       int       // wake-up pulses this plug-in / resume
 	pulseAt     time.Time // wake-up pulse began (zero: none running)
 	permitAt    time.Time // everything permitted for closing since
@@ -91,14 +97,14 @@ func (c *safety) check(o obs) []string {
 	first := c.n == 0
 	c.n++
 	closing := o.closed && !first && !p.closed // the first look has no history
-	adv := CurrentForDuty(o.duty)
+	adv := oracleAmps(o.duty)
 
 	// History the checks below use.
 	if !o.plugged {
 		c.diodeSeen = false
 		c.wakes = 0
 	}
-	if !first && IsPWM(p.duty) && connected(o.level) && o.low <= invDiodeLow {
+	if !first && oraclePWM(p.duty) && oracleConnected(o.level) && o.low <= invDiodeLow {
 		c.diodeSeen = true
 	}
 	if o.started && (first || !p.started) {
@@ -141,7 +147,7 @@ func (c *safety) check(o obs) []string {
 			fail(1, "contactor closed without a started session")
 		case o.fault != FaultNone || o.epo:
 			fail(1, "contactor closed with fault %q / EPO %v", o.fault, o.epo)
-		case !IsPWM(o.duty):
+		case !oraclePWM(o.duty):
 			fail(1, "contactor closed without PWM (duty %d‰)", o.duty)
 		case !c.diodeSeen:
 			fail(1, "contactor closed before the diode check passed")
@@ -162,10 +168,10 @@ func (c *safety) check(o obs) []string {
 	}
 
 	// 3 and 4 and 5: what the duty advertises.
-	if IsPWM(o.duty) && adv > o.maxAmps+1e-9 {
+	if oraclePWM(o.duty) && adv > o.maxAmps+1e-9 {
 		fail(3, "duty %d‰ advertises %.2f A, more than the limit %.2f A", o.duty, float64(adv), float64(o.maxAmps))
 	}
-	if !ValidDuty(o.duty) {
+	if !oracleValidDuty(o.duty) {
 		fail(4, "duty %d‰ is not 0, 5, 100 %% or 10…96 %%", o.duty)
 	}
 	if adv > 0 && adv < 6 || o.limitAmps > 0 && o.limitAmps < 6 {
@@ -178,12 +184,12 @@ func (c *safety) check(o obs) []string {
 	}
 
 	// 7: EPO, weld or any fault → open and no PWM at once.
-	if (o.epo || o.fault != FaultNone) && (o.closed || IsPWM(o.duty)) {
+	if (o.epo || o.fault != FaultNone) && (o.closed || oraclePWM(o.duty)) {
 		fail(7, "fault %q / EPO %v but contactor %v, duty %d‰", o.fault, o.epo, o.closed, o.duty)
 	}
 
 	// 8: PWM withdrawn while closed → open by 6 s.
-	if o.closed && !IsPWM(o.duty) {
+	if o.closed && !oraclePWM(o.duty) {
 		if c.withdrawnAt.IsZero() {
 			c.withdrawnAt = o.at
 		}
@@ -200,7 +206,7 @@ func (c *safety) check(o obs) []string {
 		fail(9, "contactor closed after the pilot was in C for only %v", o.at.Sub(c.okLevelAt))
 	}
 	permitted := o.allowedLevel() && o.started && o.fault == FaultNone && !o.epo && !o.hwFault &&
-		IsPWM(o.duty) && c.diodeSeen && (!o.caseB || o.locked && o.ppValid)
+		oraclePWM(o.duty) && c.diodeSeen && (!o.caseB || o.locked && o.ppValid)
 	if permitted {
 		if c.permitAt.IsZero() {
 			c.permitAt = o.at
@@ -219,7 +225,7 @@ func (c *safety) check(o obs) []string {
 
 	// 11: increases while charging at least 5 s apart.
 	if !first && o.duty != p.duty {
-		if p.closed && CurrentForDuty(o.duty) > CurrentForDuty(p.duty) && o.at.Sub(c.dutyAt) < invDutyInterval {
+		if p.closed && oracleAmps(o.duty) > oracleAmps(p.duty) && o.at.Sub(c.dutyAt) < invDutyInterval {
 			fail(11, "duty raised %d‰ → %d‰ while charging only %v after the last change", p.duty, o.duty, o.at.Sub(c.dutyAt))
 		}
 		c.dutyAt = o.at
@@ -235,21 +241,68 @@ func (c *safety) check(o obs) []string {
 	c.weld = o.fault == FaultWeld
 	if !c.weld {
 		c.weldReset = false
-	} else if o.closed || IsPWM(o.duty) {
+	} else if o.closed || oraclePWM(o.duty) {
 		fail(12, "weld latched but contactor %v, duty %d‰", o.closed, o.duty)
 	}
 
 	// 13: Case B PP invalid → no PWM, never closed.
-	if o.caseB && o.plugged && !o.ppValid && (IsPWM(o.duty) || o.closed) {
+	if o.caseB && o.plugged && !o.ppValid && (oraclePWM(o.duty) || o.closed) {
 		fail(13, "PP invalid but duty %d‰, contactor %v", o.duty, o.closed)
 	}
 
-	// 14: F held ≥ 300 ms after every fault entry.
-	if o.fault != FaultNone && (first || o.fault != p.fault) {
+	// 14: F held ≥ 300 ms after every fault entry. Faults stack: one that
+	// shows again when the EPO above it is released is not a new entry.
+	if o.epo && (first || !p.epo) && c.faultsSeen&(1<<FaultEPO) == 0 {
+		c.faultsSeen |= 1 << FaultEPO // the EPO enters at once, even under another fault
+		c.faultAt = o.at
+	}
+	if o.fault == FaultNone && !o.epo {
+		c.faultsSeen = 0
+	} else if o.fault != FaultNone && c.faultsSeen&(1<<o.fault) == 0 {
+		c.faultsSeen |= 1 << o.fault
 		c.faultAt = o.at
 	}
 	if !c.faultAt.IsZero() && o.at.Sub(c.faultAt) < invFHold && o.duty != DutyNegative {
 		fail(14, "pilot left F %v after the fault (duty %d‰)", o.at.Sub(c.faultAt), o.duty)
+	}
+
+	// 18: the PP rating read since the plug-in bounds the offered current
+	// until the unplug (Case B), whatever the PP or the settings do later.
+	if o.caseB && o.ppMin > 0 && oraclePWM(o.duty) && adv > o.ppMin+1e-9 {
+		fail(18, "duty %d‰ advertises %.2f A, more than the %.0f A cable read at plug-in", o.duty, float64(adv), float64(o.ppMin))
+	}
+
+	// 19: a fault whose policy is clear-on-unplug (diode, general, lock;
+	// PP unless the PP reads valid again) stays until an unplug, whatever
+	// else happens (an EPO pressed and released, a Reset). Any A sample
+	// counts as an unplug: the oracle is lenient where the machine cannot
+	// tell an unplug from a long spike.
+	unplugSeen := !o.plugged || o.level == LevelA
+	if unplugSeen || c.unplugFault == FaultPP && o.ppValid {
+		c.unplugFault = FaultNone
+	}
+	switch o.fault {
+	case FaultDiode, FaultGeneral, FaultLock:
+		c.unplugFault = o.fault
+	case FaultPP:
+		if !o.ppValid {
+			c.unplugFault = o.fault
+		}
+	}
+	if c.unplugFault != FaultNone && o.fault == FaultNone {
+		fail(19, "fault %q cleared without an unplug", c.unplugFault)
+	}
+
+	// 20: a session starts only by a Start or at a new plug-in (auto
+	// start): a stop, an EPO and a Reset leave a stopped session stopped.
+	if first || unplugSeen {
+		c.newPlug = true
+	}
+	if o.started && (first || !p.started) {
+		if !first && !o.startCmd && !c.newPlug {
+			fail(20, "session started with no Start and no new plug-in")
+		}
+		c.newPlug = false // a plug-in starts one session at most
 	}
 
 	// 17: wake-up at most once per plug-in / resume, 3–4 s, never under load.
@@ -287,6 +340,75 @@ type probe struct {
 	cont  *recContactor
 	lock  *recLock
 	m     *Machine
+
+	// What the oracle tracks itself, from the events the harness applies
+	// (note*), to bound the limiter without reading its output.
+	ppMin units.Amps // see obs.ppMin
+	lease struct {
+		w  units.Watts
+		at time.Time
+		ok bool
+	}
+	meter2At  time.Time // last control meter reading handed to the machine
+	meter2OK  bool      // … and still usable (no settings change or restart dropped it)
+	ph3       bool      // Charge3Phase when the contactor last closed
+	wasClosed bool
+}
+
+// noteLease records a supervisor setpoint the machine accepted.
+func (pr *probe) noteLease(w units.Watts, at time.Time) {
+	pr.lease.w, pr.lease.at, pr.lease.ok = w, at, true
+}
+
+// noteMeter2 records a control meter reading handed to the machine.
+func (pr *probe) noteMeter2(at time.Time) { pr.meter2At, pr.meter2OK = at, true }
+
+// noteSettings forgets the limiter inputs a settings change drops: the
+// lease when the supervisor is no longer configured, the meter reading
+// when meter 2 is no longer a Modbus meter.
+func (pr *probe) noteSettings(s settings.Settings) {
+	if s.Meter2Type != settings.MeterRemoteSuperv {
+		pr.lease.ok = false
+	}
+	if !settings.IsModbusMeter(s.Meter2Type) {
+		pr.meter2OK = false
+	}
+}
+
+// noteRestart forgets every limiter input: the fresh machine has none.
+func (pr *probe) noteRestart() { pr.lease.ok, pr.meter2OK = false, false }
+
+// limiterBound is the most the limiter may let through per phase, from
+// the reference's rules and the inputs the harness gave (§6, invariant 15):
+// a supervisor lease allows floor(P / (230 V × phases)) until it expires,
+// then the fallback applies, as it does for a control meter that is
+// missing or stale. ok is false where the oracle sets no bound (a fresh
+// control meter: the limiter's own property tests judge that).
+func (pr *probe) limiterBound(now time.Time, s settings.Settings, phases int) (a units.Amps, ok bool) {
+	lp := pr.m.p.Limiter
+	fallback := float64(settings.MinCurrent)
+	switch lp.Fallback {
+	case FallbackPause:
+		fallback = 0
+	case FallbackFixed:
+		fallback = float64(lp.FallbackCurrent)
+	}
+	switch {
+	case s.Meter2Type == settings.MeterRemoteSuperv:
+		if pr.lease.ok && now.Before(pr.lease.at.Add(lp.LeaseTTL)) {
+			per := math.Floor(float64(pr.lease.w)/(230*float64(phases)) + 1e-9)
+			if per < settings.MinCurrent {
+				per = 0
+			}
+			return units.Amps(per), true
+		}
+		return units.Amps(fallback), true
+	case s.ControlStrategy == 1:
+		if !settings.IsModbusMeter(s.Meter2Type) || !pr.meter2OK || now.Sub(pr.meter2At) > lp.MeterStale {
+			return units.Amps(fallback), true
+		}
+	}
+	return 0, false
 }
 
 // wrap returns the recording board around the simulator's devices.
@@ -302,14 +424,26 @@ func (pr *probe) wrap(s *sim.Sim) hw.Board {
 func (pr *probe) before(now time.Time, reset bool) obs {
 	sample := pr.pilot.Sample()
 	pr.lock.loaded = false
+	plugged := pr.sim.Vehicle().Plugged
+	level := oracleLevel(sample.High)
+	pp := oraclePP(pr.raw.Proximity.Ohms())
+	switch {
+	case !plugged || level == LevelA:
+		// An A sample may be the unplug the machine goes by (a spike long
+		// enough looks the same): the oracle is lenient there.
+		pr.ppMin = 0
+	case pp > 0 && (pr.ppMin == 0 || pp < pr.ppMin):
+		pr.ppMin = pp
+	}
 	return obs{
 		at:      now,
-		level:   Classify(sample.High),
+		level:   level,
 		low:     sample.Low,
-		plugged: pr.sim.Vehicle().Plugged,
+		plugged: plugged,
 		epo:     pr.raw.EPO.Pressed(),
 		hwFault: pr.sim.State().Fault != sim.FaultNone,
-		ppValid: ppRating(pr.raw.Proximity.Ohms()) > 0,
+		ppValid: pp > 0,
+		ppMin:   pr.ppMin,
 		caseB:   pr.m.Settings().ChargerMode == settings.ModeCaseB,
 		vent:    pr.m.p.Ventilation,
 		reset:   reset,
@@ -328,11 +462,23 @@ func (pr *probe) after(o *obs, st *Status) {
 		a = units.Amps(s.ChargeCurrentBoost)
 	}
 	a = min(a, pr.m.p.HardwareMax)
-	if cable := ppRating(pr.raw.Proximity.Ohms()); o.caseB && cable > 0 {
+	if cable := oraclePP(pr.raw.Proximity.Ohms()); o.caseB && cable > 0 {
 		a = min(a, cable)
 	}
-	if pr.m.lim.active {
-		a = min(a, pr.m.lim.out)
+	// The duty was chosen before this step switched the contactor, for
+	// the phases in use then: those latched when it closed, or the
+	// configured ones while open.
+	closedBefore := pr.wasClosed
+	if o.closed && !pr.wasClosed {
+		pr.ph3 = s.Charge3Phase // the phases in use are fixed when it closes
+	}
+	pr.wasClosed = o.closed
+	phases := 1
+	if closedBefore && pr.ph3 || !closedBefore && s.Charge3Phase {
+		phases = 3
+	}
+	if lim, ok := pr.limiterBound(o.at, s, phases); ok {
+		a = min(a, lim)
 	}
 	o.maxAmps = a
 }

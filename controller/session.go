@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
@@ -97,6 +98,35 @@ func (m *Machine) SetMeter(n int, r hw.MeterReading) {
 	}
 }
 
+// errConnectedSetting is the reason a ChargerMode or LockMethod change is
+// refused while a vehicle is connected.
+const errConnectedSetting = "%s can change only with no vehicle connected"
+
+// refuseSettings returns a reason per key for a change that must wait for
+// the unplug: ChargerMode and LockMethod decide how the cable is read and
+// locked, and changing them under a connected car would lift the cable's
+// PP limit (Case B → A) or fault the session (A → B: lock lost under
+// load). nil when next may be applied now.
+func (m *Machine) refuseSettings(next settings.Settings) map[string]string {
+	if !m.vehicleConnected() {
+		return nil
+	}
+	var bad map[string]string
+	refuse := func(key string) {
+		if bad == nil {
+			bad = map[string]string{}
+		}
+		bad[key] = fmt.Sprintf(errConnectedSetting, key)
+	}
+	if next.ChargerMode != m.set.ChargerMode {
+		refuse("ChargerMode")
+	}
+	if next.LockMethod != m.set.LockMethod {
+		refuse("LockMethod")
+	}
+	return bad
+}
+
 // ApplySettings puts new (already validated) settings in force. A boost
 // that no longer makes sense ends.
 func (m *Machine) ApplySettings(s settings.Settings) {
@@ -139,7 +169,7 @@ func (m *Machine) unplug(now time.Time) {
 	m.diodeOK, m.wakeDone = false, false
 	m.relayTries, m.lockTries = 0, 0
 	m.lockRetryAt, m.wakeUntil = time.Time{}, time.Time{}
-	m.cable = 0
+	m.cable, m.ppCap = 0, m.ppSinceA
 }
 
 // limitCurrent returns the current to advertise and what limits it.

@@ -59,8 +59,9 @@ func (s EvseState) VendorName() string {
 // Faults. Recovery policy (also in the README):
 //   - FaultEPO clears when the emergency stop is released; the session is
 //     stopped and must be started again (or auto-starts on the next plug-in).
-//   - FaultWeld latches until Reset, and Reset clears it only when the
-//     contactor feedback reads open.
+//     Releasing it clears the EPO only: a fault active under it stays.
+//   - FaultWeld latches until Reset (an in-process restart), and is gone
+//     after it only when the contactor feedback reads open.
 //   - FaultRelayOpen retries after RelayRetry, at most Params.RelayTries times
 //     per plug-in, then holds until the vehicle is unplugged.
 //   - FaultCPShort (state E) clears when the pilot reads a valid level again.
@@ -68,7 +69,9 @@ func (s EvseState) VendorName() string {
 //     the vehicle is unplugged (state A); a persisting trip re-enters.
 //   - FaultPP clears when the vehicle is unplugged or the PP reads valid.
 //
-// After any fault the pilot is held at F for at least Params.FHold.
+// Faults stack, and Reset carries every one but the weld (detected anew
+// from the feedback) into the fresh machine. After any fault entry the
+// pilot is held at F for at least Params.FHold.
 type Fault int8
 
 // Fault kinds.
@@ -127,4 +130,31 @@ func (f Fault) State() EvseState {
 		return StateGeneralErr
 	}
 	return StateWaiting
+}
+
+// faultSet holds the active faults, one bit per Fault. Faults stack: an
+// EPO pressed during a fault that only an unplug clears must not clear
+// that fault on release.
+type faultSet uint16
+
+func (s faultSet) has(f Fault) bool         { return s&(1<<f) != 0 }
+func (s faultSet) with(f Fault) faultSet    { return s | 1<<f }
+func (s faultSet) without(f Fault) faultSet { return s &^ (1 << f) }
+
+// top returns the fault to report: a weld, then the EPO, then the rest
+// (only one of which can be active: a new one is detected only when none
+// is).
+func (s faultSet) top() Fault {
+	switch {
+	case s.has(FaultWeld):
+		return FaultWeld
+	case s.has(FaultEPO):
+		return FaultEPO
+	}
+	for f := FaultRelayOpen; int(f) < len(faultText); f++ {
+		if s.has(f) {
+			return f
+		}
+	}
+	return FaultNone
 }

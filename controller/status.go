@@ -87,6 +87,13 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 	switch {
 	case m.fault != FaultNone:
 		st.State = m.fault.State()
+	case m.halted && m.plugged:
+		// Halted: pilot steady, contactor open, no session. Whatever the
+		// car still shows, the charger is not charging, and the last
+		// status (retained on MQTT) must say so.
+		st.State = StateConnected
+	case m.halted:
+		st.State = StateIdle
 	case m.cp.level == LevelA:
 		st.State = StateIdle
 	case m.cp.level == LevelB:

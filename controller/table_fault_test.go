@@ -141,7 +141,7 @@ func TestSeriesFaults(t *testing.T) {
 		if r.sim.State().Contactor || r.st.DutyPermille != DutyNegative || r.st.State != StateEPO {
 			t.Fatalf("one step after EPO: contactor %v duty %d state %v", r.sim.State().Contactor, r.st.DutyPermille, r.st.State)
 		}
-		if err := r.m.Start(r.now); err != nil {
+		if err := r.start(); err != nil {
 			t.Fatalf("Start of a started session during EPO: %v (idempotent)", err)
 		}
 		series(t, r, []tstep{
@@ -158,23 +158,19 @@ func TestSeriesFaults(t *testing.T) {
 	t.Run("weld latched until Reset", func(t *testing.T) {
 		r := newRig(t, nil)
 		r.plugAndCharge()
-		reset := func(want bool) func(*rig) {
-			return func(r *rig) {
-				if got := r.resetFault(); got != want {
-					r.t.Errorf("Reset = %v, want %v", got, want)
-				}
-			}
-		}
+		reset := func(r *rig) { r.restart() }
 		series(t, r, []tstep{
 			{"contacts weld under load", fault(sim.FaultWeld), time.Second, want{state: StateCharge, duty: 266, closed: yes}},
 			{"EV stops, open commanded, output stays live: relay error", request(false), 600 * ms, want{state: StateRelayErr, duty: anyDuty,
 				closed: yes, check: faultIs(FaultWeld)}},
 			{"no PWM ever", nil, time.Minute, want{state: StateRelayErr, duty: DutySteady, closed: yes}},
-			{"Reset refused while welded", reset(false), 10 * ms, want{state: StateRelayErr, duty: DutySteady, check: faultIs(FaultWeld)}},
+			{"Reset while still welded: the fresh controller finds the weld again", reset, 100 * ms, want{state: StateRelayErr,
+				duty: DutyNegative, check: faultIs(FaultWeld)}},
+			{"… and latches it", nil, time.Minute, want{state: StateRelayErr, duty: DutySteady, closed: yes, check: faultIs(FaultWeld)}},
 			{"weld gone: still latched, even across unplug", both(fault(sim.FaultNone), unplug), 5 * time.Minute, want{state: StateRelayErr,
 				duty: DutySteady, closed: no, check: faultIs(FaultWeld)}},
-			{"Reset clears", reset(true), 100 * ms, want{state: StateIdle, duty: DutySteady, closed: no, check: faultIs(FaultNone)}},
-			{"charges again", plug(32, true), 2 * time.Second, want{state: StateCharge, duty: 266, closed: yes}},
+			{"Reset clears", reset, 100 * ms, want{state: StateIdle, duty: DutySteady, closed: no, check: faultIs(FaultNone)}},
+			{"charges again after the restart hold", plug(32, true), RestartHold + 2*time.Second, want{state: StateCharge, duty: 266, closed: yes}},
 		})
 	})
 	t.Run("weld found at start-up", func(t *testing.T) {
@@ -207,32 +203,13 @@ func TestSeriesFaults(t *testing.T) {
 			{"repaired: next retry charges", fault(sim.FaultNone), 35 * time.Second, want{state: StateCharge, duty: 266, closed: yes, started: yes}},
 		})
 	})
-	t.Run("reset during the F hold keeps F 300 ms", func(t *testing.T) {
-		r := newRig(t, nil)
-		r.vehicle(func(v *sim.Vehicle) { v.Plugged = true })
-		r.run(time.Second)
-		fault(sim.FaultDiodeShort)(r)
-		r.until(time.Second, "diode error", func() bool { return r.st.Fault == FaultDiode })
-		entered := r.now
-		fault(sim.FaultNone)(r)
-		if !r.resetFault() {
-			t.Fatal("Reset refused")
-		}
-		r.until(time.Second, "F ends", func() bool { return r.st.DutyPermille != DutyNegative })
-		if d := r.now.Sub(entered); d < 300*ms {
-			t.Fatalf("F held %v after Reset, want ≥ 300 ms", d)
-		}
-		if r.st.Fault != FaultNone {
-			t.Fatalf("fault %q after the reset", r.st.Fault)
-		}
-	})
 	t.Run("reset without a fault leaves a wake-up pulse alone", func(t *testing.T) {
 		r := newRig(t, nil)
 		r.vehicle(func(v *sim.Vehicle) { v.Plugged = true })
 		r.until(time.Minute, "wake-up", func() bool { return r.st.DutyPermille == DutyNegative })
 		r.run(time.Second)
-		r.resetFault()
-		r.run(10 * ms)
+		r.restart()
+		r.run(2 * time.Second)
 		if r.st.DutyPermille != DutyNegative {
 			t.Fatalf("Reset cut the wake-up pulse short: duty %d", r.st.DutyPermille)
 		}
@@ -344,6 +321,7 @@ func TestSeriesPause(t *testing.T) {
 			if err := r.m.SetSupervisorPower(unitsW(w), r.now); err != nil {
 				r.t.Fatal(err)
 			}
+			r.noteLease(unitsW(w), r.now)
 		}
 	}
 	series(t, r, []tstep{

@@ -95,7 +95,7 @@ func request(on bool) func(*rig) {
 }
 func fault(f string) func(*rig) { return func(r *rig) { r.sim.SetFault(f) } }
 func start(r *rig) {
-	if err := r.m.Start(r.now); err != nil {
+	if err := r.start(); err != nil {
 		r.t.Errorf("Start: %v", err)
 	}
 }
@@ -111,7 +111,10 @@ func apply(f func(s *settings.Settings)) func(*rig) {
 		if es := s.Validate("", int(r.m.p.HardwareMax)); len(es) > 0 {
 			r.t.Fatalf("test settings invalid: %v", es)
 		}
-		r.m.ApplySettings(s)
+		if bad := r.c.applySettings(s); bad != nil {
+			r.t.Fatalf("settings refused: %v", bad)
+		}
+		r.noteSettings(s)
 	}
 }
 func both(fs ...func(*rig)) func(*rig) {

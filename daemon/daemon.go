@@ -78,6 +78,9 @@ func LoadConfig(o Options) (config.Config, error) {
 }
 
 func defaultStateDir() string {
+	if d := systemdStateDir(); d != "" {
+		return d
+	}
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "evse-mqtt")
 	}
@@ -150,8 +153,8 @@ func Run(ctx context.Context, o Options, log zerolog.Logger) error {
 
 func (d *Daemon) run(ctx context.Context) error {
 	cfg := d.cfg
-	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return fmt.Errorf("state dir: %w", err)
+	if err := prepareStateDir(cfg.StateDir); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -192,6 +195,7 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	d.log.Info().Str("device", d.id).Str("http", ln.Addr().String()).Str("state_dir", cfg.StateDir).
 		Str("version", d.opts.Version).Msg("evse-mqtt running (" + b.name + ")")
+	defer d.notifySystemd(ctx)()
 
 	select {
 	case <-ctx.Done():

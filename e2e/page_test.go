@@ -308,24 +308,13 @@ func TestPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Right after the failure this client is held for a second, the
-	// right token included: the page shows the server's answer. (Judging
-	// the credentials first would tell a guesser when a guess is right.)
-	failedAt := time.Now()
-	login := func() {
-		t.Helper()
-		if err := chromedp.Do(ctx,
-			chromedp.SendKeys(chromedp.ID("login-token"), strings.TrimSpace(string(tok))),
-			chromedp.Click(chromedp.ID("login-go"))); err != nil {
-			t.Fatal(err)
-		}
+	// Right after the failure the holder of the token still gets in (a
+	// failure only delays its own answer, OpenEVSE's rule).
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("login-token"), strings.TrimSpace(string(tok))),
+		chromedp.Click(chromedp.ID("login-go"))); err != nil {
+		t.Fatal(err)
 	}
-	login()
-	waitJS(t, ctx, `document.getElementById('login-msg').textContent.startsWith('too many failed logins')`, 5*time.Second)
-	// The backoff is the server's rule, 1 s after one failure: wait it
-	// out, then the holder of the token logs in.
-	time.Sleep(time.Until(failedAt.Add(1100 * time.Millisecond)))
-	login()
 	waitJS(t, ctx, `document.getElementById('login').hidden && !document.getElementById('logout').hidden`, 5*time.Second)
 	if js[bool](t, ctx, `document.cookie.includes('evse_session')`) {
 		t.Error("the session cookie is readable by the page's script (not HttpOnly)")

@@ -88,6 +88,15 @@ func (c *Client) OnReset(req *core.ResetRequest) (*core.ResetConfirmation, error
 	c.mu.Lock()
 	c.stopReason = reason
 	c.mu.Unlock()
+	// OCPP 1.6 (5.14): a reset stops the transactions first. The
+	// in-process restart alone would carry the session over.
+	c.st.mu.Lock()
+	open := c.st.d.Open != nil
+	c.st.mu.Unlock()
+	if open {
+		c.o.Commands.Charging(false, origin)
+		c.kick(kickTimers)
+	}
 	r := c.o.Commands.SystemInfo(map[string]json.RawMessage{"SCode": json.RawMessage(`"Reset"`)}, origin)
 	if !r.Applied() {
 		c.mu.Lock()

@@ -110,3 +110,30 @@ func TestReset(t *testing.T) {
 		t.Fatalf("no new socket and boot after the hard reset: %d connections, %v", csms.Connections(), csms.Msgs())
 	}
 }
+
+// A reset stops the running transaction first (OCPP 1.6 5.14), with its
+// reason: the in-process restart alone would carry the session over.
+func TestResetStopsTheTransaction(t *testing.T) {
+	csms, err := ocpptest.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csms.Close()
+	c, f := newTestClient(t, csms.URL(), time.Minute)
+	run(t, c)
+	f.update(func(st *charger.Status) {
+		st.State, st.VehicleConnected, st.StartStopAllowed, st.ChargerStarted = controller.StateCharge, true, true, true
+	})
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StartTransactionFeatureName) > 0 }) {
+		t.Fatal("no StartTransaction")
+	}
+	if _, err := csms.Call("cp1", core.NewResetRequest(core.ResetTypeSoft)); err != nil {
+		t.Fatal(err)
+	}
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StopTransactionFeatureName) > 0 }) {
+		t.Fatal("no StopTransaction after the reset")
+	}
+	if r := ocpptest.Last(csms.Msgs(), core.StopTransactionFeatureName).(*core.StopTransactionRequest); r.Reason != core.ReasonSoftReset {
+		t.Errorf("reason %s", r.Reason)
+	}
+}

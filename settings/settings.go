@@ -178,13 +178,17 @@ func CheckHostPort(a string) string {
 			return ""
 		}
 	}
-	if !validHostname(host) {
+	if !ValidHostname(host) {
 		return fmt.Sprintf("%s is not an IP address, host name or host:port", jsonstrict.Quote(a))
 	}
 	return ""
 }
 
-func validHostname(h string) bool {
+// ValidHostname accepts a DNS host name (RFC 1123): labels of letters,
+// digits and '-' (not at either end), at most 63 characters each, joined
+// by dots, at most 253 characters. The one rule for every host name a
+// setting or the configuration holds.
+func ValidHostname(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}

@@ -84,7 +84,7 @@ func (c Config) Validate(prefix string) settings.Errors {
 		es = append(es, settings.FieldError{Field: prefix + "token", Reason: "must not contain white space (it travels in a header)"})
 	}
 	for i, h := range c.Hosts {
-		if !validHostName(h) {
+		if !settings.ValidHostname(strings.TrimSuffix(h, ".")) {
 			es = append(es, settings.FieldError{Field: fmt.Sprintf("%shosts[%d]", prefix, i), Reason: fmt.Sprintf("%q is not a host name (letters, digits, '-' and '.'; no scheme or port)", h)})
 		}
 	}
@@ -145,22 +145,3 @@ func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	return ps, nil
 }
 
-// validHostName accepts a DNS name: labels of letters, digits and '-',
-// joined by dots, at most 253 characters.
-func validHostName(h string) bool {
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}

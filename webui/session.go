@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +24,9 @@ const (
 	FirstBackoff  = time.Second
 	MaxBackoff    = 60 * time.Second
 	ForgetFailure = 15 * time.Minute // a client quiet this long starts afresh
+	// SlotWait bounds how long a login waits for its client's previous
+	// attempt (held after a failure) before it is refused unjudged.
+	SlotWait = MaxBackoff + 5*time.Second
 )
 
 // Sessions are the page's logins: random ids (kept hashed) with an
@@ -32,6 +36,13 @@ type Sessions struct {
 	mu    sync.Mutex
 	ids   map[[32]byte]time.Time // sha256(id) → expiry
 	fails map[netip.Prefix]failure
+	slots map[netip.Prefix]*slot
+}
+
+// slot lets one login attempt per client be judged at a time.
+type slot struct {
+	ch    chan struct{} // holds a token while an attempt is judged or held
+	users int           // attempts holding or waiting for it
 }
 
 type failure struct {
@@ -42,7 +53,7 @@ type failure struct {
 
 // NewSessions returns an empty store on the given clock.
 func NewSessions(now func() time.Time) *Sessions {
-	return &Sessions{now: now, ids: map[[32]byte]time.Time{}, fails: map[netip.Prefix]failure{}}
+	return &Sessions{now: now, ids: map[[32]byte]time.Time{}, fails: map[netip.Prefix]failure{}, slots: map[netip.Prefix]*slot{}}
 }
 
 // Create returns a new session id.
@@ -107,8 +118,8 @@ func clientKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// Wait reports how long the client must wait before its next login
-// attempt is judged; 0 means now.
+// Wait reports how long the client's latest failure is held; 0 when it
+// has none pending.
 func (s *Sessions) Wait(a netip.Addr) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,8 +130,9 @@ func (s *Sessions) Wait(a netip.Addr) time.Duration {
 	return max(f.until.Sub(s.now()), 0)
 }
 
-// Failed counts a wrong login of the client: its next attempt waits
-// FirstBackoff, doubling with each failure up to MaxBackoff.
+// Failed counts a wrong login of the client and returns how long its
+// answer is held: FirstBackoff, doubling with each failure up to
+// MaxBackoff.
 func (s *Sessions) Failed(a netip.Addr) time.Duration {
 	now := s.now()
 	s.mu.Lock()
@@ -146,6 +158,43 @@ func (s *Sessions) Failed(a netip.Addr) time.Duration {
 	}
 	s.fails[k] = f
 	return d
+}
+
+// acquire waits (at most wait, or until ctx ends) until no other login
+// attempt of the client is being judged or held, and returns the
+// function that frees the client's slot. ok is false when the attempt
+// must be refused without being judged.
+func (s *Sessions) acquire(ctx context.Context, a netip.Addr, wait time.Duration) (release func(), ok bool) {
+	k := clientKey(a)
+	s.mu.Lock()
+	sl := s.slots[k]
+	if sl == nil {
+		if len(s.slots) >= MaxThrottled {
+			s.mu.Unlock()
+			return nil, false // that many clients logging in at once: refuse, judge nothing
+		}
+		sl = &slot{ch: make(chan struct{}, 1)}
+		s.slots[k] = sl
+	}
+	sl.users++
+	s.mu.Unlock()
+	done := func() {
+		s.mu.Lock()
+		if sl.users--; sl.users == 0 {
+			delete(s.slots, k)
+		}
+		s.mu.Unlock()
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case sl.ch <- struct{}{}:
+		return func() { <-sl.ch; done() }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	done()
+	return nil, false
 }
 
 // Succeeded clears the client's failures.
@@ -179,31 +228,35 @@ func (u *UI) serveSession(w http.ResponseWriter, r *http.Request) {
 // Authorization header, into a session cookie (HttpOnly, SameSite=Strict,
 // Secure over TLS), so the page never keeps the token itself.
 //
-// The throttle is per client address and is consulted before the
-// credentials are: a client that just failed waits FirstBackoff, doubling
-// to MaxBackoff, before its next attempt is judged at all. Judging first
-// and refusing only wrong ones would tell a guesser which guess was right
-// at full speed. A client that holds the credentials is never locked out:
-// failures elsewhere never delay it, its own wait is at most MaxBackoff,
-// and the WebAPI accepts its token or Basic credentials directly.
+// Failed logins are throttled, and a client that holds the credentials is
+// never locked out (OpenEVSE's rule). Every attempt is judged, so the
+// right credentials always get in; a wrong one is answered only after the
+// client's backoff (FirstBackoff, doubling to MaxBackoff), and a client
+// has one attempt judged at a time, so a guesser gets one guess per
+// backoff and learns nothing from a refusal (an attempt refused while
+// another is held was never judged). Failures of other clients never
+// delay anyone, and the WebAPI accepts a token or Basic credentials
+// directly.
 func (u *UI) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, http.MethodPost)
 		return
 	}
 	a := remote(r)
-	if d := u.sessions.Wait(a); d > 0 {
-		secs := int((d + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed logins: try again in " + strconv.Itoa(secs) + " s"})
+	release, ok := u.sessions.acquire(r.Context(), a, u.slotWait)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(MaxBackoff/time.Second)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many login attempts at once from this address: try again later"})
 		return
 	}
+	defer release()
 	err := u.o.Login(r)
 	switch {
 	case err == nil:
 	case u.o.BadCredentials != nil && errors.Is(err, u.o.BadCredentials):
 		d := u.sessions.Failed(a)
-		u.log.Warn().Str("remote", r.RemoteAddr).Dur("next_after", d).Msg("login failed")
+		u.log.Warn().Str("remote", r.RemoteAddr).Dur("held", d).Msg("login failed")
+		u.hold(r.Context(), d)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong credentials"})
 		return
 	default:

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net/http"
@@ -104,46 +105,90 @@ func TestLoginSetsAStrictCookie(t *testing.T) {
 	}
 }
 
-// TestLoginThrottle: failures hold the failing client back, doubling, up
-// to MaxBackoff; the hold is checked before the credentials (no oracle);
-// another client is never held by them, and after the wait the right
-// credentials get in.
+// TestLoginThrottle: a failure's answer is held, doubling up to
+// MaxBackoff; the right credentials are judged and accepted at once,
+// whatever failed before (a holder of the token is never locked out);
+// another client is never held by them.
 func TestLoginThrottle(t *testing.T) {
 	clk := &clock{t: time.Unix(1e9, 0)}
 	u := newTestUI(t, clk)
+	var held []time.Duration
+	u.hold = func(_ context.Context, d time.Duration) { held = append(held, d); clk.add(d) }
 	const attacker, user = "192.168.1.66:1", "192.168.1.5:1"
-	waits := []time.Duration{}
 	for i := 0; i < 9; i++ {
 		if w := login(u, attacker, "Bearer guess", false); w.Code != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d %s", i, w.Code, w.Body)
-		}
-		d := u.sessions.Wait(netipOf(attacker))
-		waits = append(waits, d)
-		// While held, even the right token is not judged.
-		if w := login(u, attacker, "Bearer right", false); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-			t.Fatalf("held client: %d %s", w.Code, w.Body)
 		}
 		// Another client is not held.
 		if w := login(u, user, "Bearer right", false); w.Code != 200 {
 			t.Fatalf("another client was held: %d %s", w.Code, w.Body)
 		}
-		clk.add(d)
 	}
 	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
+	if len(held) != len(want) {
+		t.Fatalf("held %d answers, want %d", len(held), len(want))
+	}
 	for i := range want {
-		if waits[i] != want[i]*time.Second {
-			t.Errorf("wait after failure %d: %v, want %v", i+1, waits[i], want[i]*time.Second)
+		if held[i] != want[i]*time.Second {
+			t.Errorf("hold after failure %d: %v, want %v", i+1, held[i], want[i]*time.Second)
 		}
 	}
+	// Right after nine failures the right token gets in at once.
 	if w := login(u, attacker, "Bearer right", false); w.Code != 200 {
-		t.Fatalf("after the wait the right token: %d %s", w.Code, w.Body)
+		t.Fatalf("the right token after failures: %d %s", w.Code, w.Body)
 	}
-	if d := u.sessions.Wait(netipOf(attacker)); d != 0 {
-		t.Errorf("a success did not clear the failures: wait %v", d)
+	if len(held) != len(want) {
+		t.Error("a successful login was held")
 	}
-	// IPv6: the whole /64 counts as one client.
-	login(u, "[2001:db8::1]:1", "Bearer guess", false)
-	if w := login(u, "[2001:db8::2]:1", "Bearer right", false); w.Code != http.StatusTooManyRequests {
-		t.Errorf("another address of the same /64: %d", w.Code)
+	// A success clears the count: the next failure is held FirstBackoff.
+	login(u, attacker, "Bearer guess", false)
+	if got := held[len(held)-1]; got != FirstBackoff {
+		t.Errorf("after a success the next failure is held %v, want %v", got, FirstBackoff)
+	}
+}
+
+// TestLoginOneAttemptAtATime: while a client's failure is held, its next
+// attempt waits for it (and is then judged: the right token gets in);
+// an attempt that cannot get the client's turn in time is refused
+// unjudged, so parallel guesses gain nothing. IPv6 counts by /64.
+func TestLoginOneAttemptAtATime(t *testing.T) {
+	clk := &clock{t: time.Unix(1e9, 0)}
+	u := newTestUI(t, clk)
+	holding, release := make(chan struct{}), make(chan struct{})
+	u.hold = func(context.Context, time.Duration) { holding <- struct{}{}; <-release }
+	judged := 0
+	login0 := u.o.Login
+	u.o.Login = func(r *http.Request) error { judged++; return login0(r) }
+
+	failed := make(chan int)
+	go func() { failed <- login(u, "[2001:db8::1]:1", "Bearer guess", false).Code }()
+	<-holding // the failure is held, its slot taken
+
+	// Same /64, short wait: refused without being judged.
+	u.slotWait = time.Millisecond
+	if w := login(u, "[2001:db8::2]:1", "Bearer right", false); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("a parallel attempt: %d %s", w.Code, w.Body)
+	}
+	if judged != 1 {
+		t.Fatalf("judged %d attempts, want only the held one", judged)
+	}
+	// A patient one waits for the held answer, then gets in.
+	u.slotWait = SlotWait
+	ok := make(chan int)
+	go func() { ok <- login(u, "[2001:db8::3]:1", "Bearer right", false).Code }()
+	select {
+	case c := <-ok:
+		t.Fatalf("judged while the failure was held: %d", c)
+	case <-time.After(20 * time.Millisecond): // it must still be waiting; nothing to wait on but time
+	}
+	close(release)
+	if c := <-failed; c != http.StatusUnauthorized {
+		t.Fatalf("the held failure answered %d", c)
+	}
+	if c := <-ok; c != 200 {
+		t.Fatalf("the waiting right token: %d", c)
+	}
+	if n := len(u.sessions.slots); n != 0 {
+		t.Errorf("%d login slots left behind", n)
 	}
 }

@@ -11,6 +11,7 @@
 package webui
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -72,6 +73,19 @@ type UI struct {
 	streams  chan struct{} // a slot per open event stream
 	static   http.Handler
 	log      zerolog.Logger
+	// hold delays a failed login's answer (a timer; tests record it).
+	hold     func(ctx context.Context, d time.Duration)
+	slotWait time.Duration
+}
+
+// sleepCtx waits d or until ctx ends (the client left).
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // New checks the options and returns the page.
@@ -99,6 +113,8 @@ func New(o Options) (*UI, error) {
 		streams:  make(chan struct{}, o.MaxStreams),
 		static:   http.FileServerFS(Static()),
 		log:      o.Log.With().Str("component", "webui").Logger(),
+		hold:     sleepCtx,
+		slotWait: SlotWait,
 	}
 	return u, nil
 }

@@ -38,7 +38,7 @@ func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("evse-mqtt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o daemon.Options
-	fs.StringVar(&o.ConfigPath, "config", os.Getenv("EVSE_CONFIG"), "configuration file (YAML); none runs the simulator with defaults [EVSE_CONFIG]")
+	fs.StringVar(&o.ConfigPath, "config", os.Getenv("EVSE_CONFIG"), "configuration file (YAML); default $CONFIGURATION_DIRECTORY/config.yaml if it exists, else none: the simulator with defaults [EVSE_CONFIG]")
 	fs.StringVar(&o.StateDir, "state-dir", os.Getenv("EVSE_STATE_DIR"), "directory for persisted settings and counters [EVSE_STATE_DIR]")
 	fs.StringVar(&o.HTTPListen, "http-listen", os.Getenv("EVSE_HTTP_LISTEN"), "HTTP listen address (default :8080) [EVSE_HTTP_LISTEN]")
 	fs.StringVar(&o.MQTTURL, "mqtt-url", os.Getenv("EVSE_MQTT_URL"), "MQTT broker URL, or \"embedded\" [EVSE_MQTT_URL]")
@@ -53,6 +53,13 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	}
 	o.Version = version
+	found := ""
+	if o.ConfigPath == "" {
+		// A packaged install: /etc/evse-mqtt/config.yaml under systemd
+		// (ConfigurationDirectory=) and in the container image.
+		found = daemon.FoundConfig()
+		o.ConfigPath = found
+	}
 
 	cfg, err := daemon.LoadConfig(o)
 	if err != nil {
@@ -63,6 +70,9 @@ func run(args []string, stderr io.Writer) int {
 		return checkHealth(cfg.HTTP.Listen, os.Stdout, stderr)
 	}
 	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	if found != "" {
+		log.Info().Str("config", found).Msg("configuration found in $CONFIGURATION_DIRECTORY (no --config)")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

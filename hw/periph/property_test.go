@@ -133,10 +133,9 @@ func (h *harness) act() {
 		if !r.circ.RCMTesting() {
 			h.rcmBroken = false
 		}
-	case in(80, 90):
-		if r.m.Fault() != controller.FaultNone {
-			r.m.Reset(r.now)
-		}
+		// A Reset is the controller's in-process restart (Controller.Restart),
+		// which the controller's own property tests drive; this harness steps
+		// a bare Machine, so it has none.
 	}
 	r.sim.SetVehicle(v)
 	r.sim.SetFault(h.fault)
