@@ -54,3 +54,15 @@ func (d *Daemon) ocppProvider() func() webapi.OCPPState {
 			LocalTransaction: s.LocalTransaction, Queued: s.Queued, Error: s.LastError}
 	}
 }
+
+// ocppChanged is the MQTT surface's signal that the OCPP state changed;
+// nil when OCPP is off.
+func (d *Daemon) ocppChanged() func() (<-chan struct{}, func()) {
+	d.ocppMu.Lock()
+	c := d.ocpp
+	d.ocppMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.Subscribe
+}

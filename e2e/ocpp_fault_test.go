@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
 
+	"github.com/evse-mqtt/evse-mqtt/internal/mqtttest"
 	"github.com/evse-mqtt/evse-mqtt/internal/ocpptest"
 )
 
@@ -151,7 +153,10 @@ func TestOCPPSilentCSMSReconnects(t *testing.T) {
 	defer srv.Close()
 
 	const liveness = 2 * time.Second
-	start(t, t.TempDir(), newPorts(t), ocppConfig("ws://"+ln.Addr().String()+"/ocpp", liveness.String()))
+	ports := newPorts(t)
+	start(t, t.TempDir(), ports, ocppConfig("ws://"+ln.Addr().String()+"/ocpp", liveness.String()))
+	obs := mqtttest.NewObserver(t, "tcp://"+ports.MQTT)
+	statuses := obs.Subscribe("evse/+/status")
 	for i := 0; i < 2; i++ {
 		select {
 		case <-conns:
@@ -166,4 +171,15 @@ func TestOCPPSilentCSMSReconnects(t *testing.T) {
 	if gap < liveness-200*time.Millisecond || gap > liveness+liveness/2+time.Second {
 		t.Errorf("reconnected after %v; want the liveness bound %v plus at most the retry delay", gap, liveness)
 	}
+	// The MQTT status follows the OCPP connection at once (not only at
+	// publish.max_interval, 60 s: nothing else changes on an idle charger).
+	conn := func(m mqtttest.Message) string {
+		var d struct{ OCPP *struct{ Connection string } }
+		if json.Unmarshal([]byte(m.Payload), &d) != nil || d.OCPP == nil {
+			return ""
+		}
+		return d.OCPP.Connection
+	}
+	mqtttest.Wait(t, statuses, 5*time.Second, "MQTT status with OCPP pending", func(m mqtttest.Message) bool { return conn(m) == "pending" })
+	mqtttest.Wait(t, statuses, liveness+3*time.Second, "MQTT status with OCPP disconnected after the drop", func(m mqtttest.Message) bool { return conn(m) == "disconnected" })
 }

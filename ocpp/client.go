@@ -89,6 +89,38 @@ type Client struct {
 	sendKick  chan struct{}
 	timerKick chan struct{}
 	hard      chan struct{}
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
+}
+
+// Subscribe returns a channel that receives (coalesced) whenever State
+// changes, and a function to stop.
+func (c *Client) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	c.subMu.Lock()
+	if c.subs == nil {
+		c.subs = map[chan struct{}]struct{}{}
+	}
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	return ch, func() {
+		c.subMu.Lock()
+		delete(c.subs, ch)
+		c.subMu.Unlock()
+	}
+}
+
+// changed tells the subscribers that State changed.
+func (c *Client) changed() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // New opens the persisted state and returns the charge point; Run
@@ -164,6 +196,7 @@ func (c *Client) setConn(s string, err error) {
 	defer c.mu.Unlock()
 	if c.conn != s {
 		c.log.Info().Str("state", s).Msg("central system connection")
+		defer c.changed()
 	}
 	c.conn = s
 	if err != nil {

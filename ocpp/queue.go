@@ -114,6 +114,7 @@ func (c *Client) pop(seq int64, conf lib.Response, dropped string) {
 		c.log.Error().Err(err).Msg("ocpp state not saved")
 	}
 	c.st.mu.Unlock()
+	c.changed()
 	if deauth {
 		c.deauthorize()
 	}
@@ -128,4 +129,5 @@ func (c *Client) enqueue(q queued) {
 	}
 	c.st.mu.Unlock()
 	c.kick(kickSend)
+	c.changed()
 }
