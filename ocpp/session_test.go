@@ -137,3 +137,27 @@ func TestResetStopsTheTransaction(t *testing.T) {
 		t.Errorf("reason %s", r.Reason)
 	}
 }
+
+// ClockAlignedDataInterval: meter values at whole multiples of the
+// interval, marked Sample.Clock, also outside a transaction.
+func TestClockAlignedMeterValues(t *testing.T) {
+	csms, err := ocpptest.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csms.Close()
+	c, _ := newTestClient(t, csms.URL(), time.Minute)
+	if r, _ := c.OnChangeConfiguration(core.NewChangeConfigurationRequest("ClockAlignedDataInterval", "1")); r.Status != core.ConfigurationStatusAccepted {
+		t.Fatal(r.Status)
+	}
+	run(t, c)
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.MeterValuesFeatureName) > 0 }) {
+		t.Fatal("no clock-aligned MeterValues")
+	}
+	mv := ocpptest.Last(csms.Msgs(), core.MeterValuesFeatureName).(*core.MeterValuesRequest)
+	v := mv.MeterValue[0]
+	if v.Timestamp.Nanosecond() != 0 || v.SampledValue[0].Context != types.ReadingContextSampleClock ||
+		v.SampledValue[0].Measurand != types.MeasurandEnergyActiveImportRegister || mv.TransactionId != nil {
+		t.Errorf("clock-aligned value %+v at %v", v.SampledValue, v.Timestamp)
+	}
+}
