@@ -32,7 +32,7 @@ func (c *Client) OnRemoteStartTransaction(req *core.RemoteStartTransactionReques
 		return reject, nil
 	}
 	if p := req.ChargingProfile; p != nil {
-		if p.ChargingProfilePurpose != types.ChargingProfilePurposeTxProfile || c.checkProfile(p) != "" {
+		if _, can := c.o.Charger.(charger.ExternalLimiter); !can || p.ChargingProfilePurpose != types.ChargingProfilePurposeTxProfile || c.checkProfile(p) != "" {
 			return reject, nil
 		}
 	}
@@ -47,6 +47,7 @@ func (c *Client) OnRemoteStartTransaction(req *core.RemoteStartTransactionReques
 		return reject, nil
 	}
 	if p := req.ChargingProfile; p != nil {
+		p.TransactionId = 0 // the transaction this start opens
 		c.installProfile(1, *p)
 	}
 	c.kick(kickTimers) // open the transaction at once

@@ -27,10 +27,24 @@ type fake struct {
 	operative bool
 	subs      []chan struct{}
 	resets    int
+	limitSet  chan struct{} // signalled on every SetExternalLimit
+}
+
+// waitLimit waits for the external cap to satisfy ok.
+func (f *fake) waitLimit(t *testing.T, what string, ok func(units.Amps) bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !ok(f.externalLimit()) {
+		select {
+		case <-f.limitSet:
+		case <-deadline:
+			t.Fatalf("%s: cap %v", what, f.externalLimit())
+		}
+	}
 }
 
 func newFake() *fake {
-	f := &fake{set: settings.Defaults(), operative: true, limit: -1}
+	f := &fake{set: settings.Defaults(), operative: true, limit: -1, limitSet: make(chan struct{}, 1)}
 	f.st.State = controller.StateIdle
 	return f
 }
@@ -95,6 +109,10 @@ func (f *fake) SetExternalLimit(a units.Amps, _ time.Time) error {
 	f.mu.Lock()
 	f.limit = a
 	f.mu.Unlock()
+	select {
+	case f.limitSet <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

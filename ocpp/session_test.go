@@ -10,6 +10,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/internal/ocpptest"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // A session started locally is authorized with the configured idTag; a
@@ -160,4 +161,35 @@ func TestClockAlignedMeterValues(t *testing.T) {
 		v.SampledValue[0].Measurand != types.MeasurandEnergyActiveImportRegister || mv.TransactionId != nil {
 		t.Errorf("clock-aligned value %+v at %v", v.SampledValue, v.Timestamp)
 	}
+}
+
+// A RemoteStartTransaction's TxProfile caps its session and ends with it.
+func TestRemoteStartWithProfile(t *testing.T) {
+	csms, err := ocpptest.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csms.Close()
+	c, f := newTestClient(t, csms.URL(), time.Minute)
+	f.update(func(st *charger.Status) {
+		st.State, st.VehicleConnected, st.StartStopAllowed = controller.StateConnected, true, true
+	})
+	run(t, c)
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StatusNotificationFeatureName) > 0 }) {
+		t.Fatal("no boot")
+	}
+	req := core.NewRemoteStartTransactionRequest("R1")
+	p := prof(7, 0, types.ChargingProfilePurposeTxProfile, types.ChargingRateUnitAmperes, per(0, 8, 0))
+	req.ChargingProfile = &p
+	if r, err := csms.Call("cp1", req); err != nil || r.(*core.RemoteStartTransactionConfirmation).Status != types.RemoteStartStopStatusAccepted {
+		t.Fatalf("remote start: %v %v", r, err)
+	}
+	f.waitLimit(t, "the TxProfile's 8 A", func(a units.Amps) bool { return a == 8 })
+	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StartTransactionFeatureName) > 0 }) {
+		t.Fatal("no StartTransaction")
+	}
+	if r, err := csms.Call("cp1", core.NewRemoteStopTransactionRequest(101)); err != nil || r.(*core.RemoteStopTransactionConfirmation).Status != types.RemoteStartStopStatusAccepted {
+		t.Fatalf("remote stop: %v %v", r, err)
+	}
+	f.waitLimit(t, "no cap after the session", func(a units.Amps) bool { return a < 0 })
 }

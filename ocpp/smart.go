@@ -61,6 +61,9 @@ func (c *Client) OnSetChargingProfile(req *smartcharging.SetChargingProfileReque
 	if p == nil || req.ConnectorId > 1 {
 		return reject, nil
 	}
+	if _, can := c.o.Charger.(charger.ExternalLimiter); !can {
+		return reject, nil // a backend that cannot take a cap: no promise it cannot keep
+	}
 	if why := c.checkProfile(p); why != "" {
 		c.log.Info().Str("why", why).Int("id", p.ChargingProfileId).Msg("SetChargingProfile rejected")
 		return reject, nil
@@ -86,6 +89,14 @@ func (c *Client) OnSetChargingProfile(req *smartcharging.SetChargingProfileReque
 		return reject, nil
 	}
 	return smartcharging.NewSetChargingProfileConfirmation(smartcharging.ChargingProfileStatusAccepted), nil
+}
+
+// dropTxProfiles removes the TxProfiles: they belong to one transaction.
+// Call with the store locked; the caller saves.
+func (c *Client) dropTxProfiles() {
+	c.st.d.Profiles = slices.DeleteFunc(c.st.d.Profiles, func(q profile) bool {
+		return q.Profile.ChargingProfilePurpose == types.ChargingProfilePurposeTxProfile
+	})
 }
 
 // installProfile replaces a profile of the same id, or of the same
@@ -242,15 +253,6 @@ func (c *Client) compositeAt(t time.Time, profiles []profile, open *openTx, serv
 func (c *Client) applyLimit(now time.Time, w *watcher) {
 	c.st.mu.Lock()
 	open := c.st.d.Open
-	if open == nil {
-		n := len(c.st.d.Profiles)
-		c.st.d.Profiles = slices.DeleteFunc(c.st.d.Profiles, func(q profile) bool {
-			return q.Profile.ChargingProfilePurpose == types.ChargingProfilePurposeTxProfile
-		})
-		if n != len(c.st.d.Profiles) {
-			_ = c.st.save()
-		}
-	}
 	var server int
 	if open != nil {
 		server = c.st.d.IDs[open.Local]

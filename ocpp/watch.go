@@ -134,6 +134,9 @@ func (c *Client) beginTx(now time.Time, st charger.Status, reg float64) {
 	c.st.mu.Lock()
 	local := c.st.d.NextLocal
 	c.st.d.NextLocal++
+	if !remote {
+		c.dropTxProfiles() // only a remote start brings its own TxProfile
+	}
 	c.st.d.Open = &openTx{Local: local, IDTag: tag, Start: types.DateTime{Time: now}, MeterStart: int(reg), Remote: remote}
 	c.st.mu.Unlock()
 	req := core.NewStartTransactionRequest(1, tag, int(reg), types.NewDateTime(now))
@@ -166,10 +169,12 @@ func (c *Client) endTx(now time.Time, st charger.Status, reg float64, reason cor
 	c.st.mu.Lock()
 	open := c.st.d.Open
 	c.st.d.Open = nil
+	c.dropTxProfiles() // saved with the StopTransaction below
 	c.st.mu.Unlock()
 	if open == nil {
 		return
 	}
+	c.kick(kickTimers) // the cap without the TxProfile
 	req := core.NewStopTransactionRequest(int(reg), types.NewDateTime(now), open.Local)
 	req.IdTag = open.IDTag
 	req.Reason = reason
