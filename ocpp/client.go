@@ -199,8 +199,9 @@ func (c *Client) setConn(s string, err error) {
 		defer c.changed()
 	}
 	c.conn = s
-	if err != nil {
+	if err != nil && c.lastErr != err.Error() {
 		c.lastErr = err.Error()
+		defer c.changed()
 	}
 }
 

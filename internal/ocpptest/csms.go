@@ -5,7 +5,10 @@
 package ocpptest
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"reflect"
@@ -30,10 +33,11 @@ type Msg struct {
 
 // CSMS is the test central system.
 type CSMS struct {
-	cs   ocpp16.CentralSystem
-	wss  *ws.Server
-	http *http.Server
-	ln   net.Listener
+	cs     ocpp16.CentralSystem
+	wss    *ws.Server
+	http   *http.Server
+	ln     net.Listener
+	scheme string
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every message or (dis)connection
@@ -51,11 +55,28 @@ type CSMS struct {
 }
 
 // Listen starts a CSMS on 127.0.0.1 at the given port (0: a free one).
-func Listen(port int) (*CSMS, error) {
+func Listen(port int) (*CSMS, error) { return ListenWith(Options{Port: port}) }
+
+// Options are a CSMS's port and security.
+type Options struct {
+	Port int // 0: a free one
+	// User and Password, when set, are required as HTTP Basic
+	// credentials (OCPP security profile 1, or 2 with TLS).
+	User, Password string
+	// TLS, when set, serves wss:// with this configuration.
+	TLS *tls.Config
+}
+
+// ListenWith starts a CSMS on 127.0.0.1 as o says.
+func ListenWith(o Options) (*CSMS, error) {
+	port := o.Port
 	c := &CSMS{changed: make(chan struct{}), connected: map[string]bool{}, nextTx: 100,
 		BootStatus: core.RegistrationStatusAccepted, Interval: 60, TagStatus: types.AuthorizationStatusAccepted}
 	c.wss = ws.NewServer()
 	c.wss.AddSupportedSubprotocol(types.V16Subprotocol)
+	if o.Password != "" {
+		c.wss.SetBasicAuthHandler(func(u, p string) bool { return u == o.User && p == o.Password })
+	}
 	c.cs = ocpp16.NewCentralSystem(nil, c.wss)
 	c.cs.SetCoreHandler(c)
 	c.cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
@@ -74,14 +95,18 @@ func Listen(port int) (*CSMS, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.scheme = "ws"
+	if o.TLS != nil {
+		ln, c.scheme = tls.NewListener(ln, o.TLS), "wss"
+	}
 	c.ln = ln
-	c.http = &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
+	c.http = &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go func() { _ = c.http.Serve(ln) }()
 	return c, nil
 }
 
 // URL is the endpoint to configure (the charge point appends its id).
-func (c *CSMS) URL() string { return "ws://" + c.ln.Addr().String() + "/ocpp" }
+func (c *CSMS) URL() string { return c.scheme + "://" + c.ln.Addr().String() + "/ocpp" }
 
 // Port is the listening port.
 func (c *CSMS) Port() int { return c.ln.Addr().(*net.TCPAddr).Port }
