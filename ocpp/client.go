@@ -369,11 +369,23 @@ loop:
 	c.cp, c.registered = nil, false
 	c.mu.Unlock()
 	cancel()
-	cp.Stop()
-	wg.Wait()
+	// ocpp-go's Stop can wait forever for a disconnect that already
+	// happened (a socket lost while stopping): never let that stop the
+	// charge point from dialling again. The abandoned sender ends with
+	// its context once its call returns.
+	stopped := make(chan struct{})
+	go func() { cp.Stop(); wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopGrace):
+		c.log.Warn().Msg("the websocket client did not stop; going on without it")
+	}
 	c.setConn(ConnDisconnected, errors.New(why))
 	return accepted
 }
+
+// stopGrace bounds how long a socket's teardown may take.
+const stopGrace = 3 * time.Second
 
 // boot sends BootNotification until accepted; Pending and Rejected retry
 // at the interval the central system gives.

@@ -59,7 +59,14 @@ func (c *Client) OnRemoteStartTransaction(req *core.RemoteStartTransactionReques
 func (c *Client) OnRemoteStopTransaction(req *core.RemoteStopTransactionRequest) (*core.RemoteStopTransactionConfirmation, error) {
 	c.heard()
 	c.st.mu.Lock()
-	ok := c.st.d.Open != nil && c.st.d.IDs[c.st.d.Open.Local] == req.TransactionId
+	ok := false
+	if open := c.st.d.Open; open != nil {
+		server, mapped := c.st.d.IDs[open.Local]
+		// The CSMS may ask as soon as it has answered StartTransaction,
+		// before that answer is processed here: an id that names no
+		// other transaction is then this one's.
+		ok = server == req.TransactionId || (!mapped && !c.knownServerID(req.TransactionId))
+	}
 	c.st.mu.Unlock()
 	if !ok {
 		return core.NewRemoteStopTransactionConfirmation(types.RemoteStartStopStatusRejected), nil
@@ -187,4 +194,15 @@ func (c *Client) OnDataTransfer(*core.DataTransferRequest) (*core.DataTransferCo
 func (c *Client) OnClearCache(*core.ClearCacheRequest) (*core.ClearCacheConfirmation, error) {
 	c.heard()
 	return core.NewClearCacheConfirmation(core.ClearCacheStatusAccepted), nil
+}
+
+// knownServerID reports whether id is a known transaction's; call with
+// the store locked.
+func (c *Client) knownServerID(id int) bool {
+	for _, s := range c.st.d.IDs {
+		if s == id {
+			return true
+		}
+	}
+	return false
 }

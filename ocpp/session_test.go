@@ -185,11 +185,27 @@ func TestRemoteStartWithProfile(t *testing.T) {
 		t.Fatalf("remote start: %v %v", r, err)
 	}
 	f.waitLimit(t, "the TxProfile's 8 A", func(a units.Amps) bool { return a == 8 })
-	if !csms.Wait(5*time.Second, func(m []ocpptest.Msg) bool { return ocpptest.Count(m, core.StartTransactionFeatureName) > 0 }) {
-		t.Fatal("no StartTransaction")
-	}
+	waitState(t, c, "the server's transactionId", func(s State) bool { return s.Transaction == 101 })
 	if r, err := csms.Call("cp1", core.NewRemoteStopTransactionRequest(101)); err != nil || r.(*core.RemoteStopTransactionConfirmation).Status != types.RemoteStartStopStatusAccepted {
 		t.Fatalf("remote stop: %v %v", r, err)
 	}
 	f.waitLimit(t, "no cap after the session", func(a units.Amps) bool { return a < 0 })
+}
+
+// A RemoteStopTransaction that comes before the StartTransaction's answer
+// was processed here stops the open transaction; an id of another
+// transaction does not.
+func TestRemoteStopBeforeTheIdIsKnown(t *testing.T) {
+	c, f := newTestClient(t, "ws://127.0.0.1:1/ocpp", time.Minute)
+	f.update(func(st *charger.Status) {
+		st.State, st.VehicleConnected, st.StartStopAllowed, st.ChargerStarted = controller.StateCharge, true, true, true
+	})
+	c.st.d.Open = &openTx{Local: 2}
+	c.st.d.IDs[1] = 77 // an earlier transaction still in the queue
+	if r, _ := c.OnRemoteStopTransaction(core.NewRemoteStopTransactionRequest(77)); r.Status != types.RemoteStartStopStatusRejected {
+		t.Errorf("another transaction's id: %v", r.Status)
+	}
+	if r, _ := c.OnRemoteStopTransaction(core.NewRemoteStopTransactionRequest(78)); r.Status != types.RemoteStartStopStatusAccepted || f.Status().ChargerStarted {
+		t.Errorf("the open transaction's id not yet known: %v, started %v", r.Status, f.Status().ChargerStarted)
+	}
 }
