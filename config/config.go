@@ -26,6 +26,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/hw/periph"
 	"github.com/evse-mqtt/evse-mqtt/meter"
+	"github.com/evse-mqtt/evse-mqtt/ocpp"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
@@ -49,6 +50,9 @@ type Config struct {
 	Publish   Publish           `yaml:"publish"`
 	Discovery Discovery         `yaml:"discovery"`
 	Sim       Sim               `yaml:"sim"`
+	// OCPP joins an OCPP 1.6J central system (docs/ocpp.md); off while
+	// its url is empty.
+	OCPP ocpp.Config `yaml:"ocpp"`
 }
 
 // Log configures logging.
@@ -185,6 +189,7 @@ func Defaults() Config {
 		Publish:   Publish{MinInterval: time.Second, MaxInterval: 60 * time.Second, MeterInterval: 5 * time.Second},
 		Discovery: Discovery{Enabled: true, Prefix: "homeassistant"},
 		Sim:       Sim{Meter1Listen: "127.0.0.1:1502", Meter2Listen: "127.0.0.1:1503"},
+		OCPP:      ocpp.Defaults(),
 	}
 }
 
@@ -313,6 +318,9 @@ func (c Config) Validate() error {
 		if err := c.Meters.Meter2.Resolve(t, true).Validate("hardware.psp.control_meter", t, m.Address); err != nil {
 			es = append(es, err)
 		}
+	}
+	if err := c.OCPP.Validate("ocpp"); err != nil {
+		es = append(es, err)
 	}
 	if err := c.MQTT.Validate("mqtt"); err != nil {
 		es = append(es, err)

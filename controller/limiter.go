@@ -117,9 +117,10 @@ const (
 	SourceFallback
 	SourceSolar // the surplus (modes solar and minsolar)
 	SourceMode  // the charging mode is off
+	SourceOCPP  // an OCPP central system's charging profile (external.go)
 )
 
-var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback", "solar surplus", "charging mode"}
+var sourceNames = [...]string{"configuration", "boost", "hardware", "cable", "limiter", "supervisor lease", "fallback", "solar surplus", "charging mode", "ocpp"}
 
 // String names the source.
 func (s LimitSource) String() string {

@@ -62,6 +62,7 @@ type Machine struct {
 	lim       limiter
 	mode      Mode              // charging mode (mode.go); survives Restart
 	ph        phaseState        // C2, 1p/3p switching (phase.go)
+	ext       external          // an outside party's cap and availability (external.go)
 	holdUntil time.Time         // restart hold-off: pilot steady until then
 	lifetime  units.WattSeconds // energy delivered since the process started
 	meter1    hw.MeterReading

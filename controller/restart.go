@@ -91,6 +91,7 @@ func (m *Machine) takeOver(old *Machine, now time.Time) {
 	if m.ph.step == PhaseFHold || m.ph.step == PhaseSwitching {
 		m.ph.step, m.ph.stepAt = PhaseStopping, now
 	}
+	m.ext = old.ext // an OCPP central system's cap and availability (external.go)
 	m.holdUntil = now.Add(RestartHold)
 	m.plugged, m.ppCap, m.wakeDone = old.plugged, old.ppCap, old.wakeDone
 	m.relayTries, m.lockTries = old.relayTries, old.lockTries

@@ -36,6 +36,9 @@ func (m *Machine) Start(now time.Time) error {
 	if m.session {
 		return nil
 	}
+	if m.ext.inoperative {
+		return ErrInoperative
+	}
 	if !m.StartStopAllowed() {
 		if m.fault != FaultNone {
 			return ErrFaulted
@@ -143,6 +146,9 @@ func (m *Machine) ApplySettings(s settings.Settings) {
 }
 
 func (m *Machine) startSession(now time.Time) {
+	if m.ext.inoperative {
+		return // out of service: no start, auto start included
+	}
 	m.session = true
 	m.sessionStart, m.sessionEnd = now, time.Time{}
 	m.energy = 0
@@ -178,6 +184,9 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	}
 	if m.set.ChargerMode == settings.ModeCaseB && m.cable > 0 && m.cable < a {
 		a, src = m.cable, SourceCable
+	}
+	if ext, ok := m.ext.capAt(now); ok && ext < a {
+		a, src = ext, SourceOCPP
 	}
 	phases := m.phases
 	if !m.contactor {

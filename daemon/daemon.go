@@ -28,6 +28,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/meter/simmeter"
 	"github.com/evse-mqtt/evse-mqtt/metrics"
+	"github.com/evse-mqtt/evse-mqtt/ocpp"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/webapi"
 	"github.com/evse-mqtt/evse-mqtt/webui"
@@ -134,6 +135,9 @@ type Daemon struct {
 	initial settings.Settings // the configuration's settings: what FactoryDefault restores
 
 	mqtt mqttLink // the broker connection, for /healthz and the status
+
+	ocppMu sync.Mutex
+	ocpp   *ocpp.Client // the OCPP charge point; nil when off (ocpp.go)
 }
 
 // Run runs the daemon until ctx ends, then stops it safely: contactor
@@ -164,6 +168,13 @@ func (d *Daemon) run(ctx context.Context) error {
 		b.wait()
 		return err
 	}
+	waitOCPP, err := d.startOCPP(ctx)
+	if err != nil {
+		cancel()
+		b.wait()
+		return fmt.Errorf("ocpp: %w", err)
+	}
+	defer waitOCPP()
 	go d.ui.Run(ctx)
 	srv, ln, err := d.listenHTTP()
 	if err != nil {

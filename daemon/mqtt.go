@@ -123,6 +123,7 @@ func (d *Daemon) startMQTT(ctx context.Context) (func(), error) {
 		Pacing:           mqttapi.Pacing(d.cfg.Publish),
 		SinceStart:       d.sinceStart,
 		Log:              d.log,
+		StatusChanged:    d.ocppChanged(),
 	})
 	// The bridge outlives ctx: stop publishes the final, halted status
 	// before it closes the connection.

@@ -34,6 +34,7 @@ func (d *Daemon) buildAPI() error {
 		Version:        d.opts.Version,
 		Log:            d.log,
 		MQTT:           d.mqttState,
+		OCPP:           d.ocppProvider(),
 		Session:        func(r *http.Request) bool { return d.ui.Session(r) },
 		LifetimeEnergy: d.lifetimeWh,
 		Host:           wifiinfo.New(webapi.NewSystemHost("/proc", time.Now), time.Now), // SSID via nl80211

@@ -11,6 +11,7 @@ const (
 	tBool fieldType = iota + 1
 	tNumber
 	tString
+	tObject // a nested document; its entity's template picks the member
 )
 
 // statusFields: the WebAPI Status object plus the extras on <base>/status.
@@ -27,6 +28,7 @@ func statusFields() map[string]fieldType {
 		"Problem": tBool, "CurrentLimit": tNumber, "LimitSource": tString, "PowerSource": tString,
 		"Mode": tString, "LifetimeEnergy": tNumber,
 		"PhasesActive": tNumber, "PhaseSwitch": tString, "PhaseSwitches": tNumber, "PhaseReason": tString,
+		"OCPP": tObject, // present only while OCPP is configured (docs/ocpp.md)
 	}
 }
 
@@ -66,7 +68,7 @@ func enumCounts() map[string]int {
 // not its function.
 func mustBeDiagnostic() map[string]bool {
 	return map[string]bool{"Reason": true, "LimitSource": true, "PowerSource": true,
-		"Meter1Status": true, "Meter2Status": true, "Problem": true}
+		"Meter1Status": true, "Meter2Status": true, "Problem": true, "OCPP": true}
 }
 
 // evseStates: the State names in EvseState order.

@@ -130,6 +130,9 @@ func entities(d Device) []entity {
 		textSensor("reason", "Reason", "Reason", catDiagnostic, "mdi:information-outline"),
 		textSensor("limit_source", "Limit source", "LimitSource", catDiagnostic, "mdi:arrow-collapse-down"),
 		enumSensor("power_source", "Power source", "PowerSource", catDiagnostic, []string{"meter", "estimate"}),
+		{component: sensor, key: "ocpp_connection", name: "OCPP connection", source: srcStatus, field: "OCPP",
+			category: catDiagnostic, icon: "mdi:server-network", // off, disconnected, pending, rejected, accepted
+			template: "{{ value_json.OCPP.connection if value_json.OCPP is defined else 'off' }}"},
 
 		flagSensor("vehicle_connected", "Vehicle connected", "VehicleConnected", "plug", ""),
 		flagSensor("charging_active", "Charging", "Charging", "battery_charging", ""),

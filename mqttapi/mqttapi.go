@@ -66,6 +66,10 @@ type Options struct {
 	// SinceStart is the documents' TimeStamp (ms).
 	SinceStart func() int64
 	Log        zerolog.Logger
+	// StatusChanged, when set, signals a change of something else the
+	// status document carries (the OCPP connection); the status is then
+	// published as for a charger change, paced alike.
+	StatusChanged func() (<-chan struct{}, func())
 }
 
 // DeviceAvailabilityTopic is the topic, relative to the base, where a
@@ -124,6 +128,12 @@ func New(ctx context.Context, o Options) *Surface {
 func (s *Surface) Run(ctx context.Context) {
 	sub, cancel := s.o.Charger.Subscribe()
 	defer cancel()
+	var also <-chan struct{} // nil: never
+	if s.o.StatusChanged != nil {
+		ch, stop := s.o.StatusChanged()
+		defer stop()
+		also = ch
+	}
 	p := s.o.Pacing
 	heartbeat := time.NewTicker(p.MaxInterval)
 	defer heartbeat.Stop()
@@ -139,6 +149,8 @@ func (s *Surface) Run(ctx context.Context) {
 		case <-sub:
 			dirty = true
 			s.publishReach(false)
+		case <-also:
+			dirty = true
 		case st := <-s.cfgCh:
 			s.publishConfig()
 			s.announce(st)

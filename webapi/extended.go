@@ -56,6 +56,8 @@ type extendedDoc struct {
 
 	// MQTT is the broker connection; absent when the daemon has no MQTT.
 	MQTT *MQTTState `json:"mqtt,omitempty"`
+	// OCPP is the central-system connection; absent when OCPP is off.
+	OCPP *OCPPState `json:"ocpp,omitempty"`
 }
 
 // meterHealth is the meters' reading-error gauges.
@@ -99,6 +101,7 @@ func (s *Server) StatusJSON() []byte {
 		SessionDuration:   int64(st.Duration / time.Second),
 		LifetimeEnergy:    round(float64(st.LifetimeEnergy)/3600, 1),
 		Meters:            meterHealth{s.meterStatus(1), s.meterStatus(2)},
+		OCPP:              s.ocppState(),
 	}
 	if st.Fault != 0 {
 		d.Fault = st.Fault.String()

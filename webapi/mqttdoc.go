@@ -38,6 +38,9 @@ type mqttStatusDoc struct {
 	// values read (Home Assistant shows the entities unavailable).
 	Reachable         bool
 	UnreachableReason string `json:",omitempty"`
+	// OCPP is the central-system connection and transaction; absent when
+	// OCPP is off.
+	OCPP *OCPPState `json:",omitempty"`
 }
 
 // MQTTStatusDocument renders <base>/status.
@@ -60,6 +63,7 @@ func (s *Server) MQTTStatusDocument() []byte {
 		Reachable:         st.Unreachable == "",
 		Mode:              s.mode(st),
 		UnreachableReason: st.Unreachable,
+		OCPP:              s.ocppState(),
 	}
 	if st.Problem() {
 		d.Fault = st.Fault.String()

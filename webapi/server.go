@@ -63,6 +63,9 @@ type Options struct {
 	// MQTT reports the broker connection for /healthz (degraded while it
 	// is down) and /api/v1/status; nil: the daemon has no MQTT.
 	MQTT func() MQTTState
+	// OCPP reports the OCPP charge point for /api/v1/status and the MQTT
+	// status; nil: OCPP is off.
+	OCPP func() OCPPState
 	// Session reports whether a request carries a live session of the
 	// local page (a cookie it got by logging in with these same
 	// credentials, see Login). It is consulted only where credentials
