@@ -292,7 +292,7 @@ func (c *Client) dial(lost chan<- error) (ocpp16.ChargePoint, error) {
 	if err := cp.Start(strings.TrimRight(c.cfg.URL, "/")); err != nil {
 		return nil, err
 	}
-	return cp, nil
+	return &guardedCP{ChargePoint: cp}, nil
 }
 
 // session runs one socket: boot, then status, the queue, heartbeats and
