@@ -133,9 +133,16 @@ func (h *harness) act() {
 		if !r.circ.RCMTesting() {
 			h.rcmBroken = false
 		}
-		// A Reset is the controller's in-process restart (Controller.Restart),
-		// which the controller's own property tests drive; this harness steps
-		// a bare Machine, so it has none.
+	case in(80, 90):
+		// Reset: the daemon's in-process restart puts a fresh machine on
+		// the same board (Controller.Restart, whose carry-over the
+		// controller's own property tests judge). Only a weld outlives an
+		// unplug, so only a latched weld needs one here; the fresh machine
+		// detects a weld again at once while the feedback still reads
+		// closed.
+		if r.m.Fault() == controller.FaultWeld && h.fault != sim.FaultWeld {
+			r.m = controller.NewMachine(r.drv.Board(), r.p, r.m.Settings())
+		}
 	}
 	r.sim.SetVehicle(v)
 	r.sim.SetFault(h.fault)

@@ -24,6 +24,7 @@ type rig struct {
 	circ  *periphtest.Circuit
 	drv   *periph.Driver
 	m     *controller.Machine
+	p     controller.Params
 	now   time.Time
 	st    controller.Status
 }
@@ -47,7 +48,7 @@ func newRig(t testing.TB, seed int64, mutate func(*periph.Config, *controller.Pa
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.drv.Close() })
-	r.m = controller.NewMachine(r.drv.Board(), p, s)
+	r.m, r.p = controller.NewMachine(r.drv.Board(), p, s), p
 	r.step()
 	return r
 }
