@@ -104,9 +104,12 @@ type phaseState struct {
 	latched   bool      // a mismatch: 1p for the rest of the session, no retry
 	blocked   bool      // a switch aborted before C2 moved: no more switching this plug-in
 	energised bool      // C1 has closed in this plug-in
-	reason    string
-	below     time.Time // auto: the 3p minimum unavailable since
-	above     time.Time // auto: 3p minimum + margin available since
+	// fFrom is when the pilot began showing F to the connected car while
+	// C2 moves; zero while no car has seen F in this step.
+	fFrom  time.Time
+	reason string
+	below  time.Time // auto: the 3p minimum unavailable since
+	above  time.Time // auto: 3p minimum + margin available since
 }
 
 // ParsePhaseRequest reads "1", "3" or "auto".
@@ -297,21 +300,36 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 		*duty = DutyNegative
 		if now.Sub(ph.stepAt) >= p.FTime {
 			m.setC2(ph.want == 3)
+			ph.fFrom = ph.stepAt // the car has seen F since the hold began
 			ph.step, ph.stepAt = PhaseSwitching, now
 		}
 		return true
 	case PhaseSwitching:
 		if c2fb == ph.c2 {
 			if !m.plugged {
-				ph.step = PhaseIdle
+				ph.step, ph.fFrom = PhaseIdle, time.Time{}
 				return false
 			}
-			ph.step, ph.stepAt = PhaseResuming, now
+			// C2 settled with a car connected — also one that arrived while
+			// a switch begun without a car, or its fallback, was still
+			// moving C2: the car gets a full F before any PWM, as after
+			// every switch (invariant 22).
+			if ph.fFrom.IsZero() {
+				ph.fFrom = now
+			}
+			if now.Sub(ph.fFrom) < p.FTime {
+				*duty = DutyNegative
+				return true
+			}
+			ph.step, ph.stepAt, ph.fFrom = PhaseResuming, now, time.Time{}
 			ph.reason = fmt.Sprintf("switched to %dp; resuming", ph.want)
 			return false
 		}
 		if m.plugged {
 			*duty = DutyNegative
+			if ph.fFrom.IsZero() {
+				ph.fFrom = now
+			}
 		}
 		if now.Sub(ph.stepAt) >= p.Feedback {
 			m.phaseFail(now, fmt.Sprintf("phase switch fault: C2 feedback reads %s, commanded %s", c2name(c2fb), c2name(ph.c2)))
