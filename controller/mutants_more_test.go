@@ -114,3 +114,34 @@ func TestLoopStatsCountsOneLostStep(t *testing.T) {
 		t.Fatalf("steps %d lost %d max %v, want 2, 1, 0", o.Steps, o.Lost, o.Max)
 	}
 }
+
+// A new session on the same plug-in runs a new RCM self-test before the
+// contactor closes (the test of the stopped session does not carry over).
+func TestRCMNewSessionSamePlugInTestsAgain(t *testing.T) {
+	r := newRCMRig(t, true)
+	r.plug()
+	for i := 0; i < 500 && !r.st.ContactorFeedback; i++ {
+		r.step()
+	}
+	if !r.st.ContactorFeedback || r.rcm.started != 1 {
+		t.Fatalf("charging %v after %d tests, want charging after 1", r.st.ContactorFeedback, r.rcm.started)
+	}
+	if err := r.m.Stop(r.now); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500 && r.st.ContactorFeedback; i++ {
+		r.step()
+	}
+	if err := r.m.Start(r.now); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500 && !r.st.ContactorFeedback; i++ {
+		r.step()
+		if r.st.ContactorClosed && r.rcm.started < 2 {
+			t.Fatal("contactor closed for the new session without a new self-test")
+		}
+	}
+	if !r.st.ContactorFeedback || r.rcm.started != 2 {
+		t.Fatalf("second session: charging %v after %d tests, want charging after 2", r.st.ContactorFeedback, r.rcm.started)
+	}
+}
