@@ -2,11 +2,14 @@ package controller
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/hw/sim"
 	"github.com/evse-mqtt/evse-mqtt/settings"
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // Tests that pin behaviour the mutation run found unpinned (see
@@ -143,5 +146,62 @@ func TestRCMNewSessionSamePlugInTestsAgain(t *testing.T) {
 	}
 	if !r.st.ContactorFeedback || r.rcm.started != 2 {
 		t.Fatalf("second session: charging %v after %d tests, want charging after 2", r.st.ContactorFeedback, r.rcm.started)
+	}
+}
+
+// A phase over PhaseCurrentLimit counts as over only while it imports:
+// at 0 W (no real power: reactive, or a meter rounding an export) it
+// does not, at 1 W it does.
+func TestLimiterOverPhasePowerEdge(t *testing.T) {
+	s := limiterSettings(func(s *settings.Settings) { s.ControlLimit, s.PhaseCurrentLimit = 11000, 16 })
+	for _, c := range []struct {
+		w    units.Watts
+		want bool
+	}{{0, false}, {1, true}, {-1, false}} {
+		l := limiter{site: hw.MeterReading{Power: 2000, HasPhases: true, PhaseCurrent: [3]units.Amps{20, 5, 5}}}
+		l.site.PhasePower = [3]units.Watts{c.w, 1150, 1150}
+		if got := l.over(&s, 3); got != c.want {
+			t.Errorf("phase 1 at 20 A and %v W: over = %v, want %v", c.w, got, c.want)
+		}
+	}
+}
+
+// The second over-limit cut comes exactly EVResponse after the first, at
+// tick resolution, even though the site stays over in between (the car
+// follows late, then the house load rises): a cut made while not over a
+// limit does not delay the first, and readings over the limit without a
+// cut do not push the second back.
+func TestLimiterSecondOverCutExactlyEVResponseLater(t *testing.T) {
+	s := limiterSettings(func(s *settings.Settings) { s.ControlLimit = 11000 })
+	l := limiter{p: DefaultLimiterParams(), out: 27, adv: 27}
+	house, draw := units.Watts(2000), units.Amps(10)
+	type cut struct {
+		at  time.Duration
+		out units.Amps
+	}
+	var got []cut
+	for now := epoch; now.Sub(epoch) < 10*time.Second; now = now.Add(tick) {
+		at := now.Sub(epoch)
+		switch at {
+		case time.Second:
+			house = 5000 // 5000 + 10 A × 690 = 11.9 kW: over
+		case 3 * time.Second:
+			house, draw = 6000, 8 // the car follows the 1 s cut; 6000 + 8 A × 690 = 11.52 kW: still over
+		}
+		site(house, draw)(&l, now)
+		in := limitInput{ceiling: 27, phases: 3, advertised: l.out, ev: uniform(draw, 3)}
+		in.ev.measured, in.ev.at = true, now.Add(-300*time.Millisecond) // meter 1 lags
+		before := l.out
+		l.update(now, &s, in)
+		if l.out != before {
+			got = append(got, cut{at, l.out})
+		}
+	}
+	// 0 s: (11000 − 8900 + 6900)/690 = 13 A, under every limit.
+	// 1 s: over; (11000 − 11900 + 6900)/690 = 8.7 → 8 A.
+	// 6 s: still over, EVResponse after the 1 s cut; (11000 − 11520 + 5520)/690 = 7.2 → 7 A.
+	want := []cut{{0, 13}, {time.Second, 8}, {l.p.EVResponse + time.Second, 7}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("cuts (at, A) %v, want %v", got, want)
 	}
 }
