@@ -1,0 +1,110 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Boundaries of the solar modes' and the phase switch's input checks, one
+// unit either side of each edge.
+
+func TestPhaseParamsValidateEdges(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(*PhaseParams)
+		ok   bool
+	}{
+		{"defaults", func(*PhaseParams) {}, true},
+		{"stop_wait 0", func(p *PhaseParams) { p.StopWait = 0 }, false},
+		{"stop_wait 1ns", func(p *PhaseParams) { p.StopWait = 1 }, true},
+		{"stop_wait 6s", func(p *PhaseParams) { p.StopWait = 6 * time.Second }, true},
+		{"stop_wait 6s+1ns", func(p *PhaseParams) { p.StopWait = 6*time.Second + 1 }, false},
+		{"f_time 5s", func(p *PhaseParams) { p.FTime = 5 * time.Second }, true},
+		{"f_time 5s−1ns", func(p *PhaseParams) { p.FTime = 5*time.Second - 1 }, false},
+		{"feedback 0", func(p *PhaseParams) { p.Feedback = 0 }, false},
+		{"feedback 1ns", func(p *PhaseParams) { p.Feedback = 1 }, true},
+		{"verify 0", func(p *PhaseParams) { p.Verify = 0 }, false},
+		{"verify 1ns", func(p *PhaseParams) { p.Verify = 1 }, true},
+		{"verify_amps 0", func(p *PhaseParams) { p.VerifyAmps = 0 }, false},
+		{"verify_amps 0.5", func(p *PhaseParams) { p.VerifyAmps = 0.5 }, true},
+		{"max_switches −1", func(p *PhaseParams) { p.MaxSwitches = -1 }, false},
+		{"max_switches 0", func(p *PhaseParams) { p.MaxSwitches = 0 }, true},
+		{"min_interval −1ns", func(p *PhaseParams) { p.MinInterval = -1 }, false},
+		{"min_interval 0", func(p *PhaseParams) { p.MinInterval = 0 }, true},
+		{"down_after −1ns", func(p *PhaseParams) { p.DownAfter = -1 }, false},
+		{"down_after 0", func(p *PhaseParams) { p.DownAfter = 0 }, true},
+		{"up_after −1ns", func(p *PhaseParams) { p.UpAfter = -1 }, false},
+		{"up_after 0", func(p *PhaseParams) { p.UpAfter = 0 }, true},
+		{"up_margin −1 W", func(p *PhaseParams) { p.UpMargin = -1 }, false},
+		{"up_margin 0", func(p *PhaseParams) { p.UpMargin = 0 }, true},
+	} {
+		p := DefaultPhaseParams()
+		c.edit(&p)
+		err := p.Validate()
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrPhaseParams)) {
+			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
+		}
+	}
+}
+
+// An unknown mode name is quoted whole up to 32 bytes, and cut after 32.
+func TestParseModeQuotesAtMost32Bytes(t *testing.T) {
+	for _, c := range []struct {
+		n   int
+		cut bool
+	}{{31, false}, {32, false}, {33, true}} {
+		s := strings.Repeat("x", c.n)
+		_, err := ParseMode(s)
+		if !errors.Is(err, ErrMode) {
+			t.Fatalf("%d bytes: %v, want ErrMode", c.n, err)
+		}
+		want := `"` + strings.Repeat("x", min(c.n, 32))
+		if c.cut {
+			want += "…"
+		}
+		if !strings.Contains(err.Error(), want+`"`) {
+			t.Errorf("%d bytes: %q, want the name quoted as %s\"", c.n, err, want)
+		}
+	}
+}
+
+// SetMode takes exactly the modes there are, on the machine and on the
+// controller.
+func TestSetModeRange(t *testing.T) {
+	r := newRig(t, nil)
+	for _, c := range []struct {
+		mode Mode
+		ok   bool
+	}{{-1, false}, {0, true}, {numModes - 1, true}, {numModes, false}} {
+		if err := r.m.SetMode(c.mode, r.now); (err == nil) != c.ok {
+			t.Errorf("Machine.SetMode(%d): %v, want ok %v", c.mode, err, c.ok)
+		}
+	}
+	o := newOwnerRig(t)
+	var saved []Mode
+	o.c.SetModeStore(func(m Mode) error { saved = append(saved, m); return nil })
+	for _, c := range []struct {
+		mode Mode
+		ok   bool
+	}{{-1, false}, {ModeNow, true}, {numModes - 1, true}, {numModes, false}} {
+		done := make(chan error, 1)
+		go func() { done <- o.c.SetMode(c.mode) }()
+		var err error
+		for waiting := true; waiting; {
+			select {
+			case err = <-done:
+				waiting = false
+			default:
+				o.run(tick) // the loop runs the command on its next step
+			}
+		}
+		if (err == nil) != c.ok {
+			t.Errorf("Controller.SetMode(%d): %v, want ok %v", c.mode, err, c.ok)
+		}
+	}
+	if len(saved) != 2 || saved[0] != ModeNow || saved[1] != numModes-1 {
+		t.Errorf("persisted %v, want the two valid modes", saved)
+	}
+}
