@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
 // Boundaries of the solar modes' and the phase switch's input checks, one
@@ -106,5 +108,51 @@ func TestSetModeRange(t *testing.T) {
 	}
 	if len(saved) != 2 || saved[0] != ModeNow || saved[1] != numModes-1 {
 		t.Errorf("persisted %v, want the two valid modes", saved)
+	}
+}
+
+// An unknown phase request is quoted whole up to 32 bytes, cut after.
+func TestParsePhaseRequestQuotesAtMost32Bytes(t *testing.T) {
+	for _, n := range []int{32, 33} {
+		_, err := ParsePhaseRequest(strings.Repeat("y", n))
+		want := `"` + strings.Repeat("y", 32)
+		if n > 32 {
+			want += "…"
+		}
+		if err == nil || !strings.Contains(err.Error(), want+`"`) {
+			t.Errorf("%d bytes: %v, want the request quoted as %s\"", n, err, want)
+		}
+	}
+}
+
+// SolarImport is 0…100000 W, both ends included.
+func TestLimiterParamsSolarImportEdges(t *testing.T) {
+	for _, c := range []struct {
+		w  units.Watts
+		ok bool
+	}{{-1, false}, {0, true}, {100_000, true}, {100_001, false}} {
+		p := DefaultLimiterParams()
+		p.SolarImport = c.w
+		if err := p.Validate(); (err == nil) != c.ok {
+			t.Errorf("SolarImport %v W: %v, want ok %v", c.w, err, c.ok)
+		}
+	}
+}
+
+// A step whose status equals the last one, at the very same instant or
+// with the wall clock exactly wallSkew off the monotonic one, publishes
+// nothing new; one more nanosecond of skew does.
+func TestSnapshotSameButEdges(t *testing.T) {
+	at := time.Now() // with a monotonic reading
+	s := &snapshot{st: Status{At: at, State: StateIdle}}
+	same := Status{At: at, State: StateIdle}
+	if !s.sameBut(&same) {
+		t.Error("the same status at the same instant: not the same")
+	}
+	if !withinSkew(time.Second, time.Second-wallSkew) || !withinSkew(time.Second, time.Second+wallSkew) {
+		t.Error("a skew of exactly wallSkew: not within")
+	}
+	if withinSkew(time.Second, time.Second-wallSkew-1) || withinSkew(time.Second, time.Second+wallSkew+1) {
+		t.Error("a skew of wallSkew + 1 ns: within")
 	}
 }
