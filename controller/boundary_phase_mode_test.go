@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
 
@@ -155,4 +156,83 @@ func TestSnapshotSameButEdges(t *testing.T) {
 	if withinSkew(time.Second, time.Second-wallSkew-1) || withinSkew(time.Second, time.Second+wallSkew+1) {
 		t.Error("a skew of wallSkew + 1 ns: within")
 	}
+}
+
+// autoTarget's surplus edges, exactly at the 3-phase minimum (6 A × 3 ×
+// 230 V = 4140 W) and at that plus UpMargin, and its timers at tick
+// resolution.
+func TestPhaseAutoTargetEdges(t *testing.T) {
+	min3 := units.PowerFor(settings.MinCurrent, 3)
+	machine := func(t *testing.T, c2, energised bool) *Machine {
+		r := phaseRig(t, func(p *Params, _ *settings.Settings) { p.Phases.BothWays = true })
+		m := r.m
+		m.lim.active, m.lim.stale = true, false
+		m.ph.c2, m.ph.energised = c2, energised
+		return m
+	}
+	// hold runs autoTarget with surplus w from epoch to epoch+d (ticks)
+	// and returns its last answer.
+	hold := func(m *Machine, w units.Watts, d time.Duration) int {
+		m.lim.solarW = w
+		got := 0
+		for at := time.Duration(0); at <= d; at += tick {
+			got = m.autoTarget(epoch.Add(time.Hour + at))
+		}
+		return got
+	}
+	p := DefaultPhaseParams()
+	t.Run("3p at exactly the minimum stays", func(t *testing.T) {
+		if got := hold(machine(t, true, true), min3, p.DownAfter+time.Second); got != 3 {
+			t.Fatalf("target %d, want 3", got)
+		}
+	})
+	t.Run("3p 1 W under the minimum: 1p after exactly DownAfter", func(t *testing.T) {
+		m := machine(t, true, true)
+		if got := hold(m, min3-1, p.DownAfter-tick); got != 3 {
+			t.Fatalf("target %d one tick before DownAfter, want 3", got)
+		}
+		if got := m.autoTarget(epoch.Add(time.Hour + p.DownAfter)); got != 1 {
+			t.Fatalf("target %d at DownAfter, want 1", got)
+		}
+	})
+	t.Run("1p at exactly minimum + margin: 3p after exactly UpAfter", func(t *testing.T) {
+		m := machine(t, false, true)
+		if got := hold(m, min3+p.UpMargin, p.UpAfter-tick); got != 1 {
+			t.Fatalf("target %d one tick before UpAfter, want 1", got)
+		}
+		if got := m.autoTarget(epoch.Add(time.Hour + p.UpAfter)); got != 3 {
+			t.Fatalf("target %d at UpAfter, want 3", got)
+		}
+	})
+	t.Run("1p 1 W under minimum + margin stays", func(t *testing.T) {
+		if got := hold(machine(t, false, true), min3+p.UpMargin-1, p.UpAfter+time.Second); got != 1 {
+			t.Fatalf("target %d, want 1", got)
+		}
+	})
+	t.Run("stale or inactive limiter: no surplus", func(t *testing.T) {
+		for _, stale := range []bool{true, false} {
+			m := machine(t, true, true)
+			m.lim.stale, m.lim.active = stale, stale
+			if got := hold(m, 3*min3, p.DownAfter); got != 1 {
+				t.Errorf("stale %v active %v: target %d after DownAfter, want 1", stale, stale, got)
+			}
+		}
+	})
+	t.Run("before the first close", func(t *testing.T) {
+		for _, c := range []struct {
+			c2   bool
+			w    units.Watts
+			want int
+		}{
+			{false, min3 + p.UpMargin, 3},
+			{false, min3 + p.UpMargin - 1, 1}, // between: stays as supplied
+			{true, min3 + p.UpMargin - 1, 3},
+			{true, min3, 3},
+			{true, min3 - 1, 1},
+		} {
+			if got := hold(machine(t, c.c2, false), c.w, 0); got != c.want {
+				t.Errorf("supply 3p %v, surplus %v W: target %d, want %d", c.c2, c.w, got, c.want)
+			}
+		}
+	})
 }
