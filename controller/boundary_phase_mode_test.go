@@ -236,3 +236,61 @@ func TestPhaseAutoTargetEdges(t *testing.T) {
 		}
 	})
 }
+
+// mayStart: a switch exactly MinInterval after the last one may start,
+// one nanosecond earlier it is held.
+func TestPhaseMayStartMinIntervalEdge(t *testing.T) {
+	m := phaseRig(t, nil).m
+	p := m.p.Phases
+	last := epoch.Add(time.Hour)
+	m.ph.switches, m.ph.lastAt = 1, last
+	if m.mayStart(last.Add(p.MinInterval-1), 3) {
+		t.Error("started 1 ns before MinInterval")
+	}
+	if !m.mayStart(last.Add(p.MinInterval), 3) {
+		t.Errorf("held at exactly MinInterval: %q", m.ph.reason)
+	}
+}
+
+// drawing: only a fresh reading (≤ 2 s old) of a meter that answered
+// shows the car drawing; VerifyAmps on a phase is enough.
+func TestPhaseDrawingNeedsAValidFreshReading(t *testing.T) {
+	m := phaseRig(t, nil).m
+	at := epoch.Add(time.Hour)
+	va := m.p.Phases.VerifyAmps
+	for _, c := range []struct {
+		name string
+		ok   bool
+		age  time.Duration
+		amps units.Amps
+		want bool
+	}{
+		{"fresh, VerifyAmps", true, 0, va, true},
+		{"fresh, under VerifyAmps", true, 0, va - 0.01, false},
+		{"2 s old", true, 2 * time.Second, va, true},
+		{"2 s + 1 ns old", true, 2*time.Second + 1, va, false},
+		{"meter not answering", false, 0, 10, false},
+	} {
+		m.meter1OK = c.ok
+		m.meter1.At, m.meter1.HasPhases = at, true
+		m.meter1.PhaseCurrent = [3]units.Amps{0, c.amps, 0}
+		if got := m.drawing(at.Add(c.age)); got != c.want {
+			t.Errorf("%s: drawing %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// Only the auto request runs the surplus policy: following Charge3Phase
+// in a solar mode with no surplus keeps 3 phases.
+func TestPhaseTargetFollowIgnoresTheSurplus(t *testing.T) {
+	m := phaseRig(t, nil).m
+	m.mode, m.plugged, m.ph.req = ModeSolar, true, PhasesFollow
+	m.lim.active, m.lim.solarW = true, 0
+	m.ph.c2, m.ph.energised = true, true
+	at := epoch.Add(time.Hour)
+	for d := time.Duration(0); d <= m.p.Phases.DownAfter+time.Second; d += tick {
+		if got := m.phaseTarget(at.Add(d)); got != 3 {
+			t.Fatalf("after %v without surplus: target %d, want 3 (Charge3Phase)", d, got)
+		}
+	}
+}
