@@ -278,6 +278,19 @@ func TestPhaseDrawingNeedsAValidFreshReading(t *testing.T) {
 			t.Errorf("%s: drawing %v, want %v", c.name, got, c.want)
 		}
 	}
+	// A meter without phase currents: its power, against VerifyAmps on one phase.
+	vw := units.PowerFor(va, 1)
+	for _, c := range []struct {
+		phases bool
+		w      units.Watts
+		want   bool
+	}{{false, vw, true}, {false, vw - 1, false}, {true, 10 * vw, false}} {
+		m.meter1OK, m.meter1.At, m.meter1.HasPhases = true, at, c.phases
+		m.meter1.PhaseCurrent, m.meter1.Power = [3]units.Amps{}, c.w
+		if got := m.drawing(at); got != c.want {
+			t.Errorf("phase currents %v, power %v W: drawing %v, want %v", c.phases, c.w, got, c.want)
+		}
+	}
 }
 
 // Only the auto request runs the surplus policy: following Charge3Phase
