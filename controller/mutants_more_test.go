@@ -205,3 +205,44 @@ func TestLimiterSecondOverCutExactlyEVResponseLater(t *testing.T) {
 		t.Fatalf("cuts (at, A) %v, want %v", got, want)
 	}
 }
+
+// The solar surplus takes the car meter's reading as the car's draw under
+// the same skew rules as the limit (see TestCarReadingSkewEdges): at most
+// 2 s from the control meter's reading with the draw settled, or at most
+// 50 ms however it was changing; otherwise it brackets the draw from the
+// pilot. Here the car draws nothing while offered 16 A, so the two ways
+// give different surpluses.
+func TestSolarSurplusCarReadingSkewEdges(t *testing.T) {
+	site := epoch.Add(time.Hour)
+	for _, c := range []struct {
+		d        time.Duration
+		measured bool
+		recent   bool // the offer changed 1 s before the reading: not settled
+		used     bool
+	}{
+		{0, false, false, false},
+		{2 * time.Second, true, false, true},
+		{2*time.Second + 1, true, false, false},
+		{-2 * time.Second, true, false, true},
+		{3 * time.Second, true, false, false},
+		{time.Second, true, true, false},
+		{simultaneous, true, true, true},
+		{-simultaneous, true, true, true},
+		{simultaneous + 1, true, true, false},
+	} {
+		l := limiter{p: DefaultLimiterParams(), out: 16, adv: 16}
+		if c.recent {
+			l.adv = 10
+			l.track(site.Add(-time.Second), 16)
+		}
+		l.site = hw.MeterReading{At: site, Power: -3000}
+		in := limitInput{phases: 1, ev: evDraw{measured: c.measured, at: site.Add(c.d), power: 0}}
+		lo, hi := l.surplus(in, 1)
+		fromCar := units.CurrentFor(l.p.SolarImport+3000, 1) // 3100 W / 230 V = 13.5 A
+		used := lo == fromCar && hi == fromCar
+		if used != c.used {
+			t.Errorf("car reading %v from the control meter's (measured %v, changing %v): used %v (lo %v hi %v), want %v",
+				c.d, c.measured, c.recent, used, lo, hi, c.used)
+		}
+	}
+}
