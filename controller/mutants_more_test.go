@@ -246,3 +246,25 @@ func TestSolarSurplusCarReadingSkewEdges(t *testing.T) {
 		}
 	}
 }
+
+// In a solar mode under a power limit, the status names the surplus as
+// the source only when it binds harder than the limit: with the limit
+// equal to the solar import allowance (the same reading, the same car
+// draw) the limit stays the named source.
+func TestSolarSourceOnlyWhenTheSurplusBindsHarder(t *testing.T) {
+	now := epoch.Add(time.Hour)
+	imp := DefaultLimiterParams().SolarImport
+	for _, c := range []struct {
+		limit units.Watts
+		want  LimitSource
+	}{{imp - 1, SourceLimiter}, {imp, SourceLimiter}, {imp + 1, SourceSolar}} {
+		s := limiterSettings(func(s *settings.Settings) { s.ControlLimit = int(c.limit) })
+		l := limiter{p: DefaultLimiterParams(), out: 10, adv: 10}
+		l.site, l.siteOK = hw.MeterReading{At: now, Power: -3000}, true
+		in := limitInput{phases: 1, advertised: 10, mode: ModeSolar, ev: evDraw{measured: true, at: now, power: 2300}}
+		l.update(now, &s, in)
+		if l.source != c.want {
+			t.Errorf("ControlLimit %v W, SolarImport %v W: source %v, want %v", c.limit, imp, l.source, c.want)
+		}
+	}
+}
