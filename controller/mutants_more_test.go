@@ -268,3 +268,34 @@ func TestSolarSourceOnlyWhenTheSurplusBindsHarder(t *testing.T) {
 		}
 	}
 }
+
+// A fast replug in Case B with a lower-rated cable: the lowest PP rating
+// read since the pilot first read A bounds the new plug-in, even when
+// the PP reads higher a tick later (a contact settling), so a 13 A cable
+// is never offered 20 A.
+func TestFastReplugLowestPPSinceTheUnplug(t *testing.T) {
+	for _, away := range []int{1, 2} {
+		t.Run(fmt.Sprintf("A for %d ticks", away), func(t *testing.T) {
+			r := newRig(t, func(p *Params, s *settings.Settings) { caseB(0)(p, s); s.ChargeCurrent = 32 })
+			r.guard = &safety{}
+			r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge, v.CableRating = true, true, 32 })
+			r.until(10*time.Second, "charging", func() bool { return r.st.ContactorFeedback })
+			unplug(r)
+			for range away {
+				r.step()
+			}
+			r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.CableRating = true, 13 })
+			r.step()
+			r.vehicle(func(v *sim.Vehicle) { v.CableRating = 20 })
+			for end := r.now.Add(20 * time.Second); r.now.Before(end); {
+				r.step()
+				if a := oracleAmps(r.st.DutyPermille); a > 13 {
+					t.Fatalf("t=%v: %v A offered to a plug-in whose PP read 13 A", r.now.Sub(epoch), a)
+				}
+			}
+			if !r.st.ContactorFeedback {
+				t.Fatal("not charging again")
+			}
+		})
+	}
+}
