@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evse-mqtt/evse-mqtt/hw"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
 )
@@ -305,5 +306,62 @@ func TestPhaseTargetFollowIgnoresTheSurplus(t *testing.T) {
 		if got := m.phaseTarget(at.Add(d)); got != 3 {
 			t.Fatalf("after %v without surplus: target %d, want 3 (Charge3Phase)", d, got)
 		}
+	}
+}
+
+// verifyPhases: which meter 1 readings confirm a switch (fresh: after the
+// re-close, at most 2 s old, with phase currents, from a meter that
+// answered, the contactor closed), where VerifyAmps counts, and when
+// current on a phase not switched in faults it.
+func TestPhaseVerifyEdges(t *testing.T) {
+	closeAt := epoch.Add(time.Hour)
+	va := DefaultPhaseParams().VerifyAmps
+	type res int
+	const (
+		waiting res = iota
+		verified
+		failed
+	)
+	for _, c := range []struct {
+		name      string
+		want      int
+		amps      [3]units.Amps
+		readAfter time.Duration // reading taken this long after the re-close
+		age       time.Duration // now − reading
+		ok, ph    bool          // meter answered, has phase currents
+		open      bool          // contactor open
+		result    res
+	}{
+		{"1p confirmed", 1, [3]units.Amps{va, 0, 0}, 1, 0, true, true, false, verified},
+		{"reading at the re-close instant", 1, [3]units.Amps{va, 0, 0}, 0, 0, true, true, false, waiting},
+		{"reading 2 s old", 1, [3]units.Amps{va, 0, 0}, 1, 2 * time.Second, true, true, false, verified},
+		{"reading 2 s + 1 ns old", 1, [3]units.Amps{va, 0, 0}, 1, 2*time.Second + 1, true, true, false, waiting},
+		{"meter not answering", 1, [3]units.Amps{va, 0, 0}, 1, 0, false, true, false, waiting},
+		{"no phase currents", 1, [3]units.Amps{va, 0, 0}, 1, 0, true, false, false, waiting},
+		{"contactor open", 1, [3]units.Amps{va, 0, 0}, 1, 0, true, true, true, waiting},
+		{"under VerifyAmps", 1, [3]units.Amps{va - 0.01, 0, 0}, 1, 0, true, true, false, waiting},
+		{"1p but current on L2 only", 1, [3]units.Amps{0, va, 0}, 1, 0, true, true, false, waiting},
+		{"3p confirmed", 3, [3]units.Amps{va, va, va}, 1, 0, true, true, false, verified},
+		{"1p, L1 and L2 after 10 s", 1, [3]units.Amps{va, va, 0}, 10 * time.Second, 0, true, true, false, failed},
+		{"1p, L1 and L2 before 10 s", 1, [3]units.Amps{va, va, 0}, 10*time.Second - 1, 0, true, true, false, waiting},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := phaseRig(t, nil).m
+			m.plugged, m.session, m.contactor = true, true, !c.open
+			m.ph.step, m.ph.stepAt, m.ph.want, m.ph.latched = PhaseVerifying, closeAt, c.want, false
+			m.meter1OK = c.ok
+			m.meter1 = hw.MeterReading{At: closeAt.Add(c.readAfter), HasPhases: c.ph, PhaseCurrent: c.amps}
+			m.verifyPhases(m.meter1.At.Add(c.age))
+			got := waiting
+			switch {
+			case m.ph.latched:
+				got = failed
+			case m.ph.step == PhaseIdle:
+				got = verified
+			}
+			if got != c.result {
+				t.Fatalf("result %d (step %v, reason %q), want %d", got, m.ph.step, m.ph.reason, c.result)
+			}
+		})
 	}
 }
