@@ -344,6 +344,9 @@ func TestPhaseVerifyEdges(t *testing.T) {
 		{"3p confirmed", 3, [3]units.Amps{va, va, va}, 1, 0, true, true, false, verified},
 		{"1p, L1 and L2 after 10 s", 1, [3]units.Amps{va, va, 0}, 10 * time.Second, 0, true, true, false, failed},
 		{"1p, L1 and L2 before 10 s", 1, [3]units.Amps{va, va, 0}, 10*time.Second - 1, 0, true, true, false, waiting},
+		{"no current after 10 s", 1, [3]units.Amps{}, 10 * time.Second, 0, true, true, false, waiting},
+		{"not confirmed at Verify", 3, [3]units.Amps{}, DefaultPhaseParams().Verify, 0, true, true, false, failed},
+		{"not confirmed 1 ns before Verify", 3, [3]units.Amps{}, DefaultPhaseParams().Verify - 1, 0, true, true, false, waiting},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := phaseRig(t, nil).m
@@ -362,6 +365,19 @@ func TestPhaseVerifyEdges(t *testing.T) {
 			if got != c.result {
 				t.Fatalf("result %d (step %v, reason %q), want %d", got, m.ph.step, m.ph.reason, c.result)
 			}
+			if c.name == "1p, L1 and L2 after 10 s" && !strings.Contains(m.ph.reason, "current on 2 phase(s)") {
+				t.Fatalf("reason %q, want the 2 phases named", m.ph.reason)
+			}
 		})
+	}
+	// Unplugged or no session: the check ends without a verdict.
+	for _, c := range []struct{ plugged, session bool }{{false, true}, {true, false}} {
+		m := phaseRig(t, nil).m
+		m.plugged, m.session, m.contactor = c.plugged, c.session, true
+		m.ph.step, m.ph.stepAt, m.ph.want = PhaseVerifying, closeAt, 3
+		m.verifyPhases(closeAt.Add(DefaultPhaseParams().Verify))
+		if m.ph.step != PhaseIdle || m.ph.latched {
+			t.Errorf("plugged %v session %v: step %v latched %v, want idle without a fault", c.plugged, c.session, m.ph.step, m.ph.latched)
+		}
 	}
 }
