@@ -381,3 +381,62 @@ func TestPhaseVerifyEdges(t *testing.T) {
 		}
 	}
 }
+
+// runPhases' timing bounds at nanosecond resolution: F held exactly
+// FTime before C2 moves; C2's feedback awaited exactly Feedback; a car
+// still drawing with C1 open aborts exactly StopWait + Feedback after the
+// stop began.
+func TestPhaseSequenceTimingEdges(t *testing.T) {
+	p := DefaultPhaseParams()
+	at := epoch.Add(time.Hour)
+	setup := func(t *testing.T, step PhaseStep) *Machine {
+		m := phaseRig(t, nil).m
+		m.plugged, m.session, m.contactor = true, true, false
+		m.ph.step, m.ph.stepAt, m.ph.want, m.ph.c2 = step, at, 1, true
+		return m
+	}
+	run := func(m *Machine, d time.Duration) int {
+		duty := DutySteady
+		m.runPhases(at.Add(d), LevelB, false, &duty)
+		return duty
+	}
+	t.Run("F hold", func(t *testing.T) {
+		m := setup(t, PhaseFHold)
+		if run(m, p.FTime-1); m.ph.step != PhaseFHold {
+			t.Fatalf("step %v 1 ns before FTime, want f_hold", m.ph.step)
+		}
+		if duty := run(m, p.FTime); m.ph.step != PhaseSwitching || duty != DutyNegative {
+			t.Fatalf("step %v duty %d at FTime, want switching in F", m.ph.step, duty)
+		}
+	})
+	t.Run("C2 feedback", func(t *testing.T) {
+		m := setup(t, PhaseSwitching)
+		m.setC2(false) // commanded 1p; the board's C2 is made to stick below
+		m.ph.stepAt = at
+		m.board.Phases = stuckC2{true}
+		if run(m, p.Feedback-1); m.ph.latched {
+			t.Fatal("failed 1 ns before Feedback")
+		}
+		if run(m, p.Feedback); !m.ph.latched {
+			t.Fatalf("not failed at Feedback: %q", m.ph.reason)
+		}
+	})
+	t.Run("still drawing with C1 open", func(t *testing.T) {
+		m := setup(t, PhaseStopping)
+		m.meter1OK, m.meter1 = true, hw.MeterReading{HasPhases: true, PhaseCurrent: [3]units.Amps{10, 0, 0}}
+		m.meter1.At = at.Add(p.StopWait + p.Feedback - 1)
+		if run(m, p.StopWait+p.Feedback-1); m.ph.blocked {
+			t.Fatal("aborted 1 ns before StopWait + Feedback")
+		}
+		if run(m, p.StopWait+p.Feedback); !m.ph.blocked {
+			t.Fatalf("not aborted at StopWait + Feedback: step %v", m.ph.step)
+		}
+	})
+}
+
+// stuckC2 is a phase contactor whose feedback never moves.
+type stuckC2 struct{ closed bool }
+
+func (s stuckC2) Set(bool)     {}
+func (s stuckC2) Closed() bool { return s.closed }
+func (s stuckC2) Halt()        {}
