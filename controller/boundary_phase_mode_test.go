@@ -421,6 +421,13 @@ func TestPhaseSequenceTimingEdges(t *testing.T) {
 			t.Fatalf("not failed at Feedback: %q", m.ph.reason)
 		}
 	})
+	t.Run("C1 commanded open but its feedback still closed", func(t *testing.T) {
+		m := setup(t, PhaseStopping)
+		duty := DutySteady
+		if m.runPhases(at, LevelB, true, &duty); m.ph.step != PhaseStopping {
+			t.Fatalf("step %v with C1's feedback closed, want stopping (no F, C2 unmoved)", m.ph.step)
+		}
+	})
 	t.Run("still drawing with C1 open", func(t *testing.T) {
 		m := setup(t, PhaseStopping)
 		m.meter1OK, m.meter1 = true, hw.MeterReading{HasPhases: true, PhaseCurrent: [3]units.Amps{10, 0, 0}}
