@@ -428,6 +428,22 @@ func TestPhaseSequenceTimingEdges(t *testing.T) {
 			t.Fatalf("step %v with C1's feedback closed, want stopping (no F, C2 unmoved)", m.ph.step)
 		}
 	})
+	t.Run("resuming", func(t *testing.T) {
+		m := setup(t, PhaseResuming)
+		duty := DutySteady
+		m.contactor = true
+		if m.runPhases(at, LevelC, false, &duty); m.ph.step != PhaseResuming {
+			t.Fatalf("step %v with C1 commanded but no feedback, want resuming", m.ph.step)
+		}
+		if m.runPhases(at, LevelC, true, &duty); m.ph.step != PhaseVerifying {
+			t.Fatalf("step %v with C1 closed and confirmed, want verifying", m.ph.step)
+		}
+		m = setup(t, PhaseResuming)
+		m.session = false
+		if m.runPhases(at, LevelB, false, &duty); m.ph.step != PhaseIdle {
+			t.Fatalf("step %v with the session ended, want idle", m.ph.step)
+		}
+	})
 	t.Run("still drawing with C1 open", func(t *testing.T) {
 		m := setup(t, PhaseStopping)
 		m.meter1OK, m.meter1 = true, hw.MeterReading{HasPhases: true, PhaseCurrent: [3]units.Amps{10, 0, 0}}
@@ -447,3 +463,21 @@ type stuckC2 struct{ closed bool }
 func (s stuckC2) Set(bool)     {}
 func (s stuckC2) Closed() bool { return s.closed }
 func (s stuckC2) Halt()        {}
+
+// After a mismatch the fallback to 1p may use the last switch allowed;
+// with none left the session stops.
+func TestPhaseFallbackUsesTheLastSwitch(t *testing.T) {
+	at := epoch.Add(time.Hour)
+	max := DefaultPhaseParams().MaxSwitches
+	for _, c := range []struct {
+		switches int
+		ok       bool
+	}{{max - 1, true}, {max, false}} {
+		m := phaseRig(t, nil).m
+		m.plugged, m.session = true, true
+		m.ph.latched, m.ph.switches, m.ph.lastAt = true, c.switches, at
+		if got := mayStartPhases(m, at, 1); got != c.ok || m.session != c.ok {
+			t.Errorf("%d switches made: may start %v, session %v; want %v", c.switches, got, m.session, c.ok)
+		}
+	}
+}
