@@ -481,3 +481,39 @@ func TestPhaseFallbackUsesTheLastSwitch(t *testing.T) {
 		}
 	}
 }
+
+// With no car, C2 moves to the requested supply once the pilot has read
+// A for exactly noCarFor, not before.
+func TestPhaseNoCarSwitchAfterExactlyNoCarFor(t *testing.T) {
+	at := epoch.Add(time.Hour)
+	for _, c := range []struct {
+		d    time.Duration
+		want PhaseStep
+	}{{noCarFor - 1, PhaseIdle}, {noCarFor, PhaseSwitching}} {
+		m := phaseRig(t, nil).m
+		m.plugged, m.contactor = false, false
+		m.ph.step, m.ph.req, m.ph.c2 = PhaseIdle, Phases1, true
+		m.cp.level, m.cp.cand, m.cp.since = LevelA, LevelNone, at
+		duty := DutySteady
+		m.runPhases(at.Add(c.d), LevelA, false, &duty)
+		if m.ph.step != c.want {
+			t.Errorf("%v after the unplug: step %v, want %v", c.d, m.ph.step, c.want)
+		}
+	}
+}
+
+// A board that wires C2 without the configuration never has it driven,
+// and a configuration without the board's C2 has none.
+func TestPhaseC2NeedsConfigAndBoard(t *testing.T) {
+	if phaseRig(t, func(p *Params, _ *settings.Settings) { p.PhaseSwitch = false }).m.hasC2() {
+		t.Error("C2 in use without Params.PhaseSwitch")
+	}
+	if !phaseRig(t, nil).m.hasC2() {
+		t.Error("C2 not in use with the configuration and the board's C2")
+	}
+	m := phaseRig(t, nil).m
+	m.board.Phases = nil
+	if m.hasC2() {
+		t.Error("C2 in use without the board's C2")
+	}
+}
