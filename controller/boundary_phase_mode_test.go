@@ -517,3 +517,52 @@ func TestPhaseC2NeedsConfigAndBoard(t *testing.T) {
 		t.Error("C2 in use without the board's C2")
 	}
 }
+
+// On one phase through C2 the whole current is on L1, so
+// PhaseCurrentLimit bounds the offer (and is named as the source); on
+// three phases it does not, and a limit equal to the offer changes
+// nothing.
+func TestPhaseOnePhaseOfferBoundByPhaseCurrentLimit(t *testing.T) {
+	for _, c := range []struct {
+		threeP  bool
+		limit   int
+		want    units.Amps
+		wantSrc LimitSource
+	}{
+		{false, 20, 20, SourceHardware},
+		{true, 20, 32, SourceConfig},
+		{false, 32, 32, SourceConfig},
+	} {
+		r := phaseRig(t, func(_ *Params, s *settings.Settings) {
+			s.ChargeCurrent, s.PhaseCurrentLimit, s.Charge3Phase = 32, c.limit, c.threeP
+		})
+		r.plugAndCharge()
+		r.run(time.Second)
+		if r.st.CurrentLimit != c.want || r.st.LimitSource != c.wantSrc {
+			t.Errorf("3p %v, PhaseCurrentLimit %d A: limit %v A from %v, want %v A from %v",
+				c.threeP, c.limit, r.st.CurrentLimit, r.st.LimitSource, c.want, c.wantSrc)
+		}
+	}
+}
+
+// A Reset during a switch's F hold or C2 move restarts the switch from
+// its stop; other steps carry over as they are.
+func TestRestartMidSwitchRestartsFromTheStop(t *testing.T) {
+	at := epoch.Add(time.Hour)
+	for _, c := range []struct {
+		from, want PhaseStep
+	}{
+		{PhaseFHold, PhaseStopping},
+		{PhaseSwitching, PhaseStopping},
+		{PhaseVerifying, PhaseVerifying},
+		{PhaseStopping, PhaseStopping},
+	} {
+		old := phaseRig(t, nil).m
+		old.ph.step, old.ph.stepAt = c.from, epoch
+		m := phaseRig(t, nil).m
+		m.takeOver(old, at)
+		if m.ph.step != c.want {
+			t.Errorf("restart in %v: step %v, want %v", c.from, m.ph.step, c.want)
+		}
+	}
+}
