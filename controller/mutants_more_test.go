@@ -299,3 +299,19 @@ func TestFastReplugLowestPPSinceTheUnplug(t *testing.T) {
 		})
 	}
 }
+
+// A one-phase car is judged on L1 only: L2 over its limit is not the
+// car's to relieve (TestOverJudgesTheCarsPhases covers L3).
+func TestLimiterOverOnePhaseCarIgnoresL2(t *testing.T) {
+	s := limiterSettings(func(s *settings.Settings) { s.ControlLimit, s.PhaseCurrentLimit = 11000, 16 })
+	l := limiter{site: hw.MeterReading{Power: 5000, HasPhases: true, PhaseCurrent: [3]units.Amps{10, 17, 10}}}
+	for i, a := range l.site.PhaseCurrent {
+		l.site.PhasePower[i] = units.PowerFor(a, 1)
+	}
+	if l.over(&s, 1) {
+		t.Error("L2 at 17 A judged an overload of a one-phase car")
+	}
+	if !l.over(&s, 3) {
+		t.Error("L2 at 17 A not an overload of a three-phase car")
+	}
+}
