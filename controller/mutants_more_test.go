@@ -3,6 +3,7 @@ package controller
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -313,5 +314,17 @@ func TestLimiterOverOnePhaseCarIgnoresL2(t *testing.T) {
 	}
 	if !l.over(&s, 3) {
 		t.Error("L2 at 17 A not an overload of a three-phase car")
+	}
+}
+
+// The solar pause names the surplus, the import allowance and the
+// current needed to resume (6 A + ResumeMargin).
+func TestSolarPauseText(t *testing.T) {
+	l := limiter{p: DefaultLimiterParams(), source: SourceSolar, available: 1200}
+	got := l.pauseText(0, false)
+	for _, want := range []string{"1200 W of solar surplus", "100 W import allowance", "≥ 6.5 A"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("pause text %q lacks %q", got, want)
+		}
 	}
 }
