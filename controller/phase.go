@@ -268,6 +268,11 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			}
 			return false
 		}
+		if now.Before(m.wakeUntil) {
+			// A wake-up pulse (F, 3–4 s) runs: let it end as the car
+			// expects before the switch drives its own F.
+			return false
+		}
 		// Before the first close of the plug-in the car has drawn nothing:
 		// the sequence still runs (F re-initialises it) but is no switch
 		// of a charging session, so the policy neither holds nor counts it.
@@ -293,14 +298,23 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			}
 			return true
 		}
-		ph.step, ph.stepAt = PhaseFHold, now
+		ph.step, ph.stepAt, ph.fFrom = PhaseFHold, now, time.Time{}
+		if m.plugged {
+			ph.fFrom = now
+		}
 		*duty = DutyNegative
 		return true
 	case PhaseFHold:
 		*duty = DutyNegative
+		// Since when the connected car has seen F (a car may arrive
+		// during a hold begun without one, e.g. after a Reset).
+		if !m.plugged {
+			ph.fFrom = time.Time{}
+		} else if ph.fFrom.IsZero() {
+			ph.fFrom = now
+		}
 		if now.Sub(ph.stepAt) >= p.FTime {
 			m.setC2(ph.want == 3)
-			ph.fFrom = ph.stepAt // the car has seen F since the hold began
 			ph.step, ph.stepAt = PhaseSwitching, now
 		}
 		return true
@@ -325,7 +339,9 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			ph.reason = fmt.Sprintf("switched to %dp; resuming", ph.want)
 			return false
 		}
-		if m.plugged {
+		if !m.plugged {
+			ph.fFrom = time.Time{}
+		} else {
 			*duty = DutyNegative
 			if ph.fFrom.IsZero() {
 				ph.fFrom = now
