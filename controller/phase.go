@@ -331,7 +331,9 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			if ph.fFrom.IsZero() {
 				ph.fFrom = now
 			}
-			if now.Sub(ph.fFrom) < p.FTime {
+			// F stays through the step that completes FTime, so the car
+			// has seen F from fFrom to the end of this step: ≥ FTime.
+			if now.Sub(ph.fFrom) <= p.FTime {
 				*duty = DutyNegative
 				return true
 			}
@@ -352,6 +354,9 @@ func (m *Machine) runPhases(now time.Time, level Level, fb bool, duty *int) bool
 			if ph.c2 {
 				m.setC2(false) // fall back to 1p
 			}
+			// The sequence now goes to 1p: a restart that begins it again
+			// from its stop (takeOver) must not drive C2 back to 3p.
+			ph.want = 1
 			ph.step, ph.stepAt = PhaseSwitching, now
 			if m.plugged {
 				*duty = DutyNegative

@@ -311,14 +311,18 @@ func (c *safety) check(o obs) []string {
 
 	// 20: a session starts only by a Start or at a new plug-in (auto
 	// start): a stop, an EPO and a Reset leave a stopped session stopped.
-	if first || unplugSeen {
-		c.newPlug = true
-	}
+	// A start the machine makes while the pilot reads A, before its
+	// debounce has seen the unplug, belongs to the plug-in before: it
+	// spends that plug-in's token, and the unplug still gives the next
+	// plug-in its own (so the token is granted after the start is judged).
 	if o.started && (first || !p.started) {
 		if !first && !o.startCmd && !c.newPlug {
 			fail(20, "session started with no Start and no new plug-in")
 		}
 		c.newPlug = false // a plug-in starts one session at most
+	}
+	if first || unplugSeen {
+		c.newPlug = true
 	}
 
 	// 17: wake-up at most once per plug-in / resume, 3–4 s, never under load.
@@ -387,11 +391,15 @@ func (c *safety) checkPhases(o obs, first bool, fail func(int, string, ...any)) 
 				}
 			}
 		}
-		if o.c2 && c.latchedPh {
+		if o.c2 && (c.latchedPh || p.latched) {
 			fail(24, "3p energised again after a latched mismatch in this plug-in")
 		}
 	}
-	if o.latched && o.plugged {
+	// A latch counts for this plug-in from its rising edge: one the
+	// machine still reports after an unplug the checker saw first belongs
+	// to the plug-in before (while the machine reports it, p.latched above
+	// still forbids 3p).
+	if o.latched && !p.latched && o.plugged {
 		c.latchedPh = true
 	}
 	if o.closed && !p.closed {

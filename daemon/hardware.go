@@ -14,9 +14,6 @@ import (
 // completely is an error (its outputs are left safe), never a half
 // start.
 func (d *Daemon) openBoard(s settings.Settings) (hw.Board, func(), error) {
-	if d.cfg.Hardware.PhaseSwitch {
-		d.log.Warn().Msg("hardware.phase_switch: 1p/3p switching is experimental — the safety property tests still find rare sequences that break its invariants 22 and 24 (README, Charging from the sun); do not use it on a real installation yet")
-	}
 	if d.cfg.Hardware.Driver != "periph" {
 		d.sim.SetPhaseSwitch(d.cfg.Hardware.PhaseSwitch)
 		return d.sim.Board(), func() {}, nil
