@@ -133,6 +133,9 @@ type Limiter struct {
 	// SolarImport is what the solar mode may import on top of the
 	// surplus, in W (docs/solar.md).
 	SolarImport int `yaml:"solar_import"`
+	// SolarHold is how long the solar mode holds 6 A over a dip of the
+	// surplus before it pauses (0: pause at once).
+	SolarHold time.Duration `yaml:"solar_hold"`
 }
 
 // Meters holds the wiring details of the two meters (their types and
@@ -184,7 +187,7 @@ func Defaults() Config {
 		Settings: s,
 		Limiter: Limiter{LeaseTTL: p.LeaseTTL, MeterStale: p.MeterStale, MinPause: p.MinPause,
 			MaxPause: p.MaxPause, ShortRun: p.ShortRun, EVResponse: p.EVResponse,
-			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent), SolarImport: int(p.SolarImport)},
+			Fallback: "minimum", FallbackCurrent: int(p.FallbackCurrent), SolarImport: int(p.SolarImport), SolarHold: p.SolarHold},
 		MQTT:      bridge.Defaults(),
 		Publish:   Publish{MinInterval: time.Second, MaxInterval: 60 * time.Second, MeterInterval: 5 * time.Second},
 		Discovery: Discovery{Enabled: true, Prefix: "homeassistant"},
@@ -352,6 +355,7 @@ func (c Config) Params() controller.Params {
 	p.Limiter.ShortRun = c.Limiter.ShortRun
 	p.Limiter.EVResponse = c.Limiter.EVResponse
 	p.Limiter.SolarImport = units.Watts(c.Limiter.SolarImport)
+	p.Limiter.SolarHold = c.Limiter.SolarHold
 	p.PhaseSwitch = c.Hardware.PhaseSwitch
 	ph := c.Hardware.Phases
 	p.Phases = controller.PhaseParams{StopWait: ph.StopWait, FTime: ph.FTime, Feedback: ph.Feedback, Verify: ph.Verify,

@@ -58,6 +58,13 @@ type LimiterParams struct {
 	// of the surplus (issue 12's small allowance), so a passing cloud
 	// worth a few hundred watts does not pause the car at once.
 	SolarImport units.Watts
+	// SolarHold is how long the solar mode rides a dip of the surplus
+	// below 6 A at 6 A (importing the difference) before it pauses: a
+	// passing cloud then costs a little import instead of a contactor
+	// cycle and a minimum pause (evcc's disable delay is 3 min, SmartEVSE's
+	// stop timer 10 min). 0 pauses at once. ControlLimit still bounds the
+	// site while riding.
+	SolarHold time.Duration
 }
 
 // DefaultLimiterParams returns the defaults documented in the README.
@@ -74,6 +81,7 @@ func DefaultLimiterParams() LimiterParams {
 		FallbackCurrent: 6,
 		EVResponse:      5 * time.Second,
 		SolarImport:     100,
+		SolarHold:       3 * time.Minute,
 	}
 }
 
@@ -94,6 +102,8 @@ func (p LimiterParams) Validate() error {
 		return fmt.Errorf("%w: ResumeMargin %v A must be at least 0.5 A", ErrLimiterParams, p.ResumeMargin)
 	case p.Fallback < FallbackMinimum || p.Fallback > FallbackFixed:
 		return fmt.Errorf("%w: unknown fallback %d", ErrLimiterParams, p.Fallback)
+	case p.SolarHold < 0 || p.SolarHold > time.Hour:
+		return fmt.Errorf("%w: SolarHold %v must be 0…1h", ErrLimiterParams, p.SolarHold)
 	case p.SolarImport < 0 || p.SolarImport > 100_000:
 		return fmt.Errorf("%w: SolarImport %v W must be 0…100000 W", ErrLimiterParams, float64(p.SolarImport))
 	case p.Fallback == FallbackFixed && p.FallbackCurrent < settings.MinCurrent:
@@ -189,6 +199,8 @@ type limiter struct {
 	overCutAt time.Time // last reduction made while a reading was over a limit
 	lease     lease
 	solarW    units.Watts // the surplus (with the car's draw) at the last fresh reading, for auto phases
+	dipAt     time.Time   // solar: the surplus below 6 A while charging since (zero: not now)
+	rideWhy   string      // solar: why the current is held at 6 A over a dip; set on transitions only
 	site      hw.MeterReading
 	siteOK    bool
 
@@ -206,6 +218,9 @@ func (l *limiter) setLease(w units.Watts, now time.Time) {
 func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 	l.track(now, in.advertised)
 	l.blind, l.overRead = false, false
+	if in.mode != ModeSolar {
+		l.dipAt, l.rideWhy = time.Time{}, "" // only the solar mode rides dips
+	}
 	phases := max(in.phases, 1)
 	var lo, hi units.Amps // available current per phase, not rounded (bounds)
 	wasStale := l.stale
@@ -235,7 +250,7 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 		if in.mode.Solar() {
 			slo, shi := l.surplus(in, phases)
 			l.solarW = units.PowerFor(max(slo, 0), phases)
-			if in.mode == ModeMinSolar {
+			if in.mode == ModeMinSolar || l.ride(now, shi) {
 				// 6 A at least, but never above what ControlLimit allows.
 				slo, shi = max(slo, settings.MinCurrent), max(shi, settings.MinCurrent)
 			}
@@ -275,6 +290,37 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 	if l.overRead && !l.stale && l.out < out {
 		l.overCutAt = now
 	}
+}
+
+// ride reports whether a dip of the solar surplus below 6 A (shi, what
+// may surely be drawn) is ridden at 6 A: only while charging, for at
+// most SolarHold from the dip's start. The timer restarts only once the
+// surplus carries 6 A again, so a long shade pauses after SolarHold
+// however it flickers below 6 A.
+func (l *limiter) ride(now time.Time, shi units.Amps) bool {
+	if shi.Floor() >= settings.MinCurrent || l.paused || l.out == 0 || l.p.SolarHold <= 0 {
+		l.dipAt, l.rideWhy = time.Time{}, ""
+		return false
+	}
+	if l.dipAt.IsZero() {
+		l.dipAt = now
+		l.rideWhy = fmt.Sprintf("solar surplus below 6 A: holding 6 A until %s (limiter.solar_hold), then pausing",
+			now.Add(l.p.SolarHold).UTC().Format("15:04:05"))
+	}
+	if now.Sub(l.dipAt) < l.p.SolarHold {
+		return true
+	}
+	l.rideWhy = ""
+	return false
+}
+
+// rideReason is the text for Status.Reason while a dip is ridden; ""
+// otherwise.
+func (l *limiter) rideReason() string {
+	if !l.active || l.paused || l.stale {
+		return ""
+	}
+	return l.rideWhy
 }
 
 // fromMeter applies the issue-6 formula to the control meter's reading:

@@ -355,7 +355,7 @@ func (m *Machine) runNormal(now time.Time, level Level, fb bool) {
 		offer = false
 		m.reason = "vehicle requires ventilation, not available here"
 	default:
-		m.reason = ""
+		m.reason = m.lim.rideReason() // "" unless a dip of the solar surplus is ridden
 	}
 	if caseB && m.cable == 0 {
 		offer = false // never PWM without a valid cable, even before the PP fault is judged

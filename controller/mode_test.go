@@ -52,8 +52,9 @@ func (r *rig) runFeeding(d time.Duration, live bool) {
 // TestModeSolarChargesTheSurplusSteadily: in solar the daemon adds the
 // car's own draw back to the grid reading, so a steady surplus gives a
 // steady current — the Node-RED flow that forgot it closed the contactor
-// 6 times in 90 s. Then the surplus goes, the car pauses with a reason
-// naming the surplus, and comes back after the minimum pause.
+// 6 times in 90 s. Then the surplus goes: the dip is held at 6 A for
+// SolarHold, the car pauses with a reason naming the surplus, and comes
+// back after the minimum pause.
 func TestModeSolarChargesTheSurplusSteadily(t *testing.T) {
 	r := feedRig(t, ModeSolar, nil)
 	r.sim.SetBuilding(500, 6000)
@@ -79,7 +80,19 @@ func TestModeSolarChargesTheSurplusSteadily(t *testing.T) {
 		t.Fatalf("status mode %v, want solar", r.st.Mode)
 	}
 	r.sim.SetBuilding(500, 2000) // a cloud: 1500 W + 100 W, below 6 A
+	// The dip is ridden at 6 A for SolarHold (a passing cloud costs a
+	// little import, not a contactor cycle), then the car pauses.
+	dip := r.now
 	r.runFeeding(8*time.Second, true)
+	if r.st.LimiterPaused || r.st.CurrentLimit != 6 || r.st.DutyPermille != 100 || !strings.Contains(r.st.Reason, "holding 6 A") {
+		t.Fatalf("paused %v limit %v duty %d reason %q; want 6 A held over the dip", r.st.LimiterPaused, r.st.CurrentLimit, r.st.DutyPermille, r.st.Reason)
+	}
+	hold := DefaultLimiterParams().SolarHold
+	r.runFeeding(hold-r.now.Sub(dip)-2*time.Second, true)
+	if r.st.LimiterPaused || r.st.CurrentLimit != 6 || r.closings != closings {
+		t.Fatalf("%v into the dip: paused %v limit %v, %d closings; want 6 A until %v", r.now.Sub(dip), r.st.LimiterPaused, r.st.CurrentLimit, r.closings-closings, hold)
+	}
+	r.runFeeding(4*time.Second, true)
 	if !r.st.LimiterPaused || r.st.DutyPermille != DutySteady || !strings.Contains(r.st.Reason, "solar surplus") {
 		t.Fatalf("paused %v duty %d reason %q; want paused for want of surplus", r.st.LimiterPaused, r.st.DutyPermille, r.st.Reason)
 	}
@@ -239,5 +252,71 @@ func TestParseMode(t *testing.T) {
 	}
 	if _, err := ParseMode("eco" + strings.Repeat("x", 100)); !errors.Is(err, ErrMode) || len(err.Error()) > 120 {
 		t.Fatalf("err %v: want a short ErrMode", err)
+	}
+}
+
+// TestModeSolarRide: a dip shorter than SolarHold never pauses and its
+// timer starts again once the surplus carries 6 A; SolarHold 0 pauses at
+// once; ControlLimit still bounds the site while a dip is ridden; the
+// other modes never ride.
+func TestModeSolarRide(t *testing.T) {
+	t.Run("short dips", func(t *testing.T) {
+		r := feedRig(t, ModeSolar, nil)
+		r.sim.SetBuilding(500, 6000)
+		r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
+		r.runFeeding(30*time.Second, true)
+		closings := r.closings
+		hold := DefaultLimiterParams().SolarHold
+		for i := 0; i < 4; i++ { // four dips of 2/3 of the hold, 20 s of sun between
+			r.sim.SetBuilding(500, 1500)
+			r.runFeeding(hold*2/3, true)
+			if r.st.LimiterPaused || r.st.CurrentLimit != 6 {
+				t.Fatalf("dip %d: paused %v limit %v; want 6 A held", i, r.st.LimiterPaused, r.st.CurrentLimit)
+			}
+			r.sim.SetBuilding(500, 6000)
+			r.runFeeding(20*time.Second, true)
+			if r.st.Reason != "" {
+				t.Fatalf("dip %d over: reason %q, want none", i, r.st.Reason)
+			}
+		}
+		if r.closings != closings {
+			t.Fatalf("%d contactor closings over dips shorter than the hold", r.closings-closings)
+		}
+	})
+	t.Run("hold 0", func(t *testing.T) {
+		r := feedRig(t, ModeSolar, func(p *Params, _ *settings.Settings) { p.Limiter.SolarHold = 0 })
+		r.sim.SetBuilding(500, 6000)
+		r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
+		r.runFeeding(30*time.Second, true)
+		r.sim.SetBuilding(500, 1500)
+		r.runFeeding(3*time.Second, true)
+		if !r.st.LimiterPaused {
+			t.Fatalf("limit %v reason %q with SolarHold 0; want paused at once", r.st.CurrentLimit, r.st.Reason)
+		}
+	})
+	t.Run("ControlLimit", func(t *testing.T) {
+		r := feedRig(t, ModeSolar, func(_ *Params, s *settings.Settings) { s.ControlStrategy, s.ControlLimit = 1, 3000 })
+		r.sim.SetBuilding(500, 6000)
+		r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
+		r.runFeeding(30*time.Second, true)
+		if r.st.LimiterPaused || !r.st.ContactorFeedback {
+			t.Fatalf("not charging on 5.5 kW of surplus: %q", r.st.Reason)
+		}
+		// Shade and a kettle: riding 6 A (4140 W) would import 2640 W
+		// over the 3000 W limit with the house at 3000 W.
+		r.sim.SetBuilding(3000, 1500)
+		r.runFeeding(5*time.Second, true)
+		if !r.st.LimiterPaused || r.st.DutyPermille != DutySteady {
+			t.Fatalf("paused %v duty %d limit %v: riding the dip must not override ControlLimit", r.st.LimiterPaused, r.st.DutyPermille, r.st.CurrentLimit)
+		}
+	})
+	for _, mode := range []Mode{ModeNow, ModeMinSolar} {
+		r := feedRig(t, mode, nil)
+		r.sim.SetBuilding(500, 1500)
+		r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
+		r.runFeeding(30*time.Second, true)
+		if strings.Contains(r.st.Reason, "holding") {
+			t.Fatalf("mode %v: reason %q; only solar rides dips", mode, r.st.Reason)
+		}
 	}
 }

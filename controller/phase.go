@@ -108,8 +108,8 @@ type phaseState struct {
 	// C2 moves; zero while no car has seen F in this step.
 	fFrom  time.Time
 	reason string
-	below  time.Time // auto: the 3p minimum unavailable since
-	above  time.Time // auto: 3p minimum + margin available since
+	below  time.Time  // auto: the 3p minimum unavailable since
+	upWin  meanWindow // auto: the surplus over the last UpAfter, for 1p → 3p
 }
 
 // ParsePhaseRequest reads "1", "3" or "auto".
@@ -191,13 +191,7 @@ func (m *Machine) autoTarget(now time.Time) int {
 	} else {
 		m.ph.below = time.Time{}
 	}
-	if surplus >= min3+p.UpMargin {
-		if m.ph.above.IsZero() {
-			m.ph.above = now
-		}
-	} else {
-		m.ph.above = time.Time{}
-	}
+	m.ph.upWin.add(now, p.UpAfter, surplus)
 	switch {
 	case !m.ph.energised:
 		// Before the first close of the plug-in nothing is interrupted
@@ -208,12 +202,44 @@ func (m *Machine) autoTarget(now time.Time) int {
 		if surplus < min3 {
 			return 1
 		}
-	case cur == 3 && !m.ph.below.IsZero() && now.Sub(m.ph.below) >= p.DownAfter:
+	case cur == 3 && !m.ph.below.IsZero() && now.Sub(m.ph.below) >= p.DownAfter && !(p.BothWays && m.held3(now, min3)):
+		// With policy both, not while the mean over UpAfter carries 3p:
+		// a long cloud in a sunny spell would spend two of the session's
+		// switches on a trip to 1p and back.
 		return 1
-	case cur == 1 && p.BothWays && !m.ph.above.IsZero() && now.Sub(m.ph.above) >= p.UpAfter:
+	case cur == 1 && p.BothWays && m.up3(now, min3) && surplus >= min3:
+		// The mean over UpAfter carried 3p with the margin, and 3p is
+		// carried now: a switch into a shade would only pause.
 		return 3
 	}
 	return cur
+}
+
+// up3 reports whether the surplus over the last UpAfter carried the 3p
+// minimum plus UpMargin on average.
+func (m *Machine) up3(now time.Time, min3 units.Watts) bool {
+	return m.ph.upWin.full(now) && m.ph.upWin.mean() >= min3+m.p.Phases.UpMargin
+}
+
+// held3 reports whether 3p should be kept through a shade: the mean
+// surplus over the last UpAfter was at least the 3p minimum less
+// UpMargin (hysteresis below up3), or more than one phase can take at
+// most (the current the configuration, cable and PhaseCurrentLimit allow
+// on L1): going to 1p would then cut charging on average.
+func (m *Machine) held3(now time.Time, min3 units.Watts) bool {
+	if !m.ph.upWin.full(now) {
+		return false
+	}
+	a := units.Amps(m.set.ChargeCurrent)
+	if m.boost {
+		a = units.Amps(m.set.ChargeCurrentBoost)
+	}
+	a = min(a, m.p.HardwareMax, units.Amps(m.set.PhaseCurrentLimit))
+	if m.set.ChargerMode == settings.ModeCaseB && m.cable > 0 {
+		a = min(a, m.cable)
+	}
+	mean := m.ph.upWin.mean()
+	return mean >= min3-m.p.Phases.UpMargin || mean > units.PowerFor(a, 1)
 }
 
 // mayStart applies the per-session limits to a switch with a car
@@ -466,7 +492,8 @@ func (m *Machine) stopWait() time.Duration {
 func (m *Machine) resetPhasesForPlugIn() {
 	m.ph.switches, m.ph.lastAt = 0, time.Time{}
 	m.ph.latched, m.ph.blocked, m.ph.energised = false, false, false
-	m.ph.below, m.ph.above = time.Time{}, time.Time{}
+	m.ph.below = time.Time{}
+	m.ph.upWin.reset()
 	if m.ph.step != PhaseSwitching {
 		m.ph.step = PhaseIdle
 	}
