@@ -65,11 +65,18 @@ func (p *recPilot) Halt()         { p.duty = DutySteady; p.Pilot.Halt() }
 
 type recContactor struct {
 	hw.Contactor
-	cmd bool
+	cmd   bool
+	onSet func(closed bool) // sees every command before it is given
 }
 
-func (c *recContactor) Set(closed bool) { c.cmd = closed; c.Contactor.Set(closed) }
-func (c *recContactor) Halt()           { c.cmd = false; c.Contactor.Halt() }
+func (c *recContactor) Set(closed bool) {
+	if c.onSet != nil {
+		c.onSet(closed)
+	}
+	c.cmd = closed
+	c.Contactor.Set(closed)
+}
+func (c *recContactor) Halt() { c.Set(false) }
 
 // epoButton is an emergency stop the harness presses on its own, so a
 // press can land on top of any simulated fault (the simulator has one
@@ -231,6 +238,7 @@ func (r *propRig) step() error {
 	}
 	r.steps++
 	bad := r.safe.check(o)
+	bad = append(bad, r.c2MovesBad()...)
 	if r.err != nil {
 		bad = append(bad, r.err.Error())
 	}
@@ -435,7 +443,7 @@ func drive(ch chooser, steps, perSeq int, cov *coverage, mutate func(*Params)) (
 			err = e
 		}
 	}()
-	for total < steps {
+	for seq := 0; total < steps; {
 		r := newPropRig(ch, epoch, mutate)
 		r.cov = cov
 		for r.steps < perSeq && total+r.steps < steps {
@@ -445,6 +453,10 @@ func drive(ch chooser, steps, perSeq int, cov *coverage, mutate func(*Params)) (
 			}
 		}
 		total += r.steps
+		if err := r.haltAtEnd(seq); err != nil {
+			return total, fmt.Errorf("halt after %d steps: %w", total, err)
+		}
+		seq++
 		if bc, ok := ch.(*byteChooser); ok && bc.b == nil {
 			break
 		}

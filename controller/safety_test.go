@@ -422,6 +422,12 @@ type probe struct {
 	c2    *recContactor // the phase contactor, when the simulator has one
 	m     *Machine
 
+	// Invariant 21 inside one call (a halt moves C1 and C2 in one
+	// call, between two of the checker's observations): every command
+	// that changed C2, and when C1 was last commanded open.
+	c2Moves  []c2Move
+	c1OpenAt time.Time
+
 	// What the oracle tracks itself, from the events the harness applies
 	// (note*), to bound the limiter without reading its output.
 	ppMin units.Amps // see obs.ppMin
@@ -499,12 +505,42 @@ func (pr *probe) wrap(s *sim.Sim) hw.Board {
 	pr.pilot = &recPilot{Pilot: pr.raw.Pilot, duty: DutySteady}
 	pr.cont = &recContactor{Contactor: pr.raw.Contactor}
 	pr.lock = &recLock{Lock: pr.raw.Lock, contactor: pr.cont}
-	b := hw.Board{Pilot: pr.pilot, Proximity: pr.raw.Proximity, Contactor: pr.cont, Lock: pr.lock, EPO: pr.raw.EPO}
+	b := hw.Board{Pilot: pr.pilot, Proximity: pr.raw.Proximity, Contactor: pr.cont, Lock: pr.lock, EPO: pr.raw.EPO, Clock: pr.raw.Clock}
 	if pr.raw.Phases != nil {
 		pr.c2 = &recContactor{Contactor: pr.raw.Phases}
 		b.Phases = pr.c2
+		pr.cont.onSet = func(closed bool) {
+			if !closed {
+				pr.c1OpenAt = pr.raw.Clock.Now() // the bound counts from the latest open command
+			}
+		}
+		pr.c2.onSet = func(closed bool) {
+			if closed != pr.c2.cmd {
+				pr.c2Moves = append(pr.c2Moves, c2Move{at: pr.raw.Clock.Now(), c1cmd: pr.cont.cmd, c1fb: pr.raw.Contactor.Closed(), c1OpenAt: pr.c1OpenAt})
+			}
+		}
 	}
 	return b
+}
+
+// c2Move is a command that changed C2, with C1's command and feedback at
+// that instant (on the board's clock) and when C1 was last commanded open.
+type c2Move struct {
+	at, c1OpenAt time.Time
+	c1cmd, c1fb  bool
+}
+
+// bad says how the move broke invariant 21: C2 moved with C1 commanded
+// closed, or while C1's feedback still read closed before the halt's
+// bound (hw.C1ReleaseTime; a welded C1 gets C2 released after it).
+func (mv c2Move) bad() string {
+	switch {
+	case mv.c1cmd:
+		return "C2 moved with C1 commanded closed"
+	case mv.c1fb && mv.at.Sub(mv.c1OpenAt) < hw.C1ReleaseTime:
+		return fmt.Sprintf("C2 moved %v after C1 was commanded open while its feedback still read closed", mv.at.Sub(mv.c1OpenAt))
+	}
+	return ""
 }
 
 // before records the inputs the next Step will read.

@@ -102,7 +102,7 @@ type ResidualCurrentMonitor interface {
 
 // Board bundles the charger's devices. Halt puts all of them in the safe
 // state and is called on shutdown, on panic recovery and on faults.
-// Phases and RCM are optional (nil without them).
+// Phases, RCM and Clock are optional (nil without them).
 type Board struct {
 	Pilot     Pilot
 	Proximity Proximity
@@ -111,15 +111,25 @@ type Board struct {
 	EPO       EmergencyStop
 	Phases    PhaseContactor
 	RCM       ResidualCurrentMonitor
+	// Clock is what Halt waits for C1 with; nil is the wall clock.
+	Clock Clock
 }
 
-// Halt opens the contactors and stops the PWM.
+// Halt opens C1, stops the PWM and then releases C2 — never in the same
+// instant: C2 is released only once C1's feedback reads open, or after
+// C1ReleaseTime (WaitOpen), so C2's contacts never part under load
+// (invariant 21). The wait is bounded, so Halt also serves a panic; if
+// the process dies before the wait ends, C2 stays where it is and
+// whatever the pin does after the process (the coil driver's pull-down,
+// the next start's Open, the hardware watchdog; docs/hardware.md, "Safe
+// state") is the last resort — C1 is open by then.
 func (b *Board) Halt() {
 	b.Contactor.Halt()
+	b.Pilot.Halt()
 	if b.Phases != nil {
+		WaitOpen(b.Contactor.Closed, b.Clock)
 		b.Phases.Halt()
 	}
-	b.Pilot.Halt()
 }
 
 // MeterReading is what the controller needs from one energy meter. Meter

@@ -31,6 +31,9 @@ type Parts struct {
 	Now func() time.Time
 	// AfterFunc ends lock pulses; nil means time.AfterFunc.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Sleep lets time pass while a halt waits for C1 to drop out before
+	// it releases C2 (hw.WaitOpen); nil means time.Sleep.
+	Sleep func(time.Duration)
 	// Prefix names the configuration section in errors, e.g.
 	// "hardware.periph.".
 	Prefix string
@@ -47,6 +50,7 @@ type Options struct {
 type Driver struct {
 	cfg   Config
 	now   func() time.Time
+	clock hw.Clock // Now and Sleep, for the wait for C1 (halt.go)
 	pilot *pilot
 	pp    *proximity
 	c1    *contactor
@@ -58,7 +62,9 @@ type Driver struct {
 
 	edgePins []edgeWatch
 	closers  []io.Closer
-	outputs  []func() // drive one output safe
+	outputs  []func()    // drive one output safe, all but C2's
+	c2Safe   func()      // drive C2's output safe: only after C1 (halt.go)
+	c1Closed func() bool // C1's feedback, from the moment Open finds it
 
 	mu       sync.Mutex
 	stop     chan struct{}
@@ -76,8 +82,9 @@ type edgeWatch struct {
 }
 
 // Open resolves every configured pin and bus. Outputs are driven safe
-// the moment they are found (contactors open, pilot steady +12 V, lock
-// and test outputs off), before anything else is checked; when a pin or
+// the moment they are found (C1 open, pilot steady +12 V, lock and test
+// outputs off; C2 open once C1 reads open, releaseC2), before anything
+// else is checked; when a pin or
 // bus is missing, Open returns an error naming each missing one, and the
 // outputs it found stay safe.
 func Open(cfg Config, parts Parts, o Options) (*Driver, error) {
@@ -87,7 +94,10 @@ func Open(cfg Config, parts Parts, o Options) (*Driver, error) {
 	if parts.AfterFunc == nil {
 		parts.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
-	d := &Driver{cfg: cfg, now: parts.Now}
+	if parts.Sleep == nil {
+		parts.Sleep = time.Sleep
+	}
+	d := &Driver{cfg: cfg, now: parts.Now, clock: driverClock{parts.Now, parts.Sleep}}
 	var es []error
 	missing := func(field, name string) {
 		es = append(es, fmt.Errorf("%s%s: no pin %q on this machine", parts.Prefix, field, name))
@@ -103,12 +113,23 @@ func Open(cfg Config, parts Parts, o Options) (*Driver, error) {
 			continue
 		}
 		pins[u.field] = p
-		if u.output {
+		switch {
+		case u.field == "contactor2.pin":
+			d.c2Safe = d.safeOutput(u.field, p) // after C1, below
+		case u.output:
 			safe := d.safeOutput(u.field, p)
 			d.outputs = append(d.outputs, safe)
 			safe()
 		}
 	}
+	if fb := pins["contactor.feedback_pin"]; fb != nil {
+		// Read now, so C2 waits for C1 here too: a process that died
+		// with C1 closed under load may have left both coils driven.
+		_ = fb.In(gpio.Float, gpio.NoEdge)
+		want := level(true, cfg.Contactor.FeedbackActiveLow)
+		d.c1Closed = func() bool { return fb.Read() == want }
+	}
+	d.releaseC2()
 	var a adc
 	switch cfg.ADC.Type {
 	case ADCMCP3004, ADCMCP3008:
@@ -220,17 +241,18 @@ func (d *Driver) inhibit() bool {
 	return d.epo != nil && d.epo.held() || d.rcm != nil && d.rcm.held()
 }
 
-// forceOpen opens both contactors from an input watcher.
+// forceOpen opens C1 from an input watcher. C2 stays where it is: it
+// is in series behind C1, so C1 open de-energises L2/L3 as well, and
+// opening C2 in the same instant would let its contacts part under load
+// (invariant 21). C2 moves later only as the controller's phase
+// sequence or a halt moves it, after C1.
 func (d *Driver) forceOpen() {
 	d.c1.forceOpen()
-	if d.c2 != nil {
-		d.c2.forceOpen()
-	}
 }
 
 // Board returns the driver's devices for the controller.
 func (d *Driver) Board() hw.Board {
-	b := hw.Board{Pilot: d.pilot, Proximity: noProximity{}, Contactor: d.c1, Lock: d.lock, EPO: noEPO{}}
+	b := hw.Board{Pilot: d.pilot, Proximity: noProximity{}, Contactor: d.c1, Lock: d.lock, EPO: noEPO{}, Clock: d.clock}
 	if d.pp != nil {
 		b.Proximity = d.pp
 	}
@@ -365,13 +387,11 @@ func (d *Driver) recoverHalt() {
 	}
 }
 
-// halt drives every output safe.
+// halt drives every output safe: C1 first, C2 last, once C1 reads open
+// or after hw.C1ReleaseTime (releaseC2).
 func (d *Driver) halt() {
 	if d.c1 != nil {
 		d.c1.Halt()
-	}
-	if d.c2 != nil {
-		d.c2.Halt()
 	}
 	if d.pilot != nil {
 		d.pilot.Halt()
@@ -385,6 +405,7 @@ func (d *Driver) halt() {
 	for _, f := range d.outputs {
 		f()
 	}
+	d.releaseC2()
 }
 
 // Close stops the goroutines, drives every output safe and releases the

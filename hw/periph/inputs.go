@@ -28,7 +28,7 @@ func pull(s string) gpio.Pull {
 
 // epo is the emergency-stop input. A watcher goroutine waits for its
 // edges (WaitForEdge, an interrupt, not polling) and on a press latches
-// it and opens the contactors at once; Pressed reports the latch until
+// it and opens C1 at once (C2 later, after C1: Driver.forceOpen); Pressed reports the latch until
 // the control loop has seen it, so even a press shorter than a control
 // step stops the charge.
 type epo struct {

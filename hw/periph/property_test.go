@@ -46,6 +46,13 @@ func TestSafetyPropertiesThroughTheDriver(t *testing.T) {
 			// Start with a car asking for charge, so even a short run
 			// has sessions; the random events take it from there.
 			r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge = true, true })
+			// C2 closed by hand (this controller has no phase switching)
+			// and watched on its coil for the whole run — EPO presses and
+			// RCM trips among it, and the Close that ends it in whatever
+			// state the run left — with C1 taking c1Dropout to release.
+			r.drv.Board().Phases.Set(true)
+			r.sim.SetContactorDropout(c1Dropout)
+			c2 := watchC2(r.circ)
 			h := &harness{r: r, rnd: rnd, caseB: mode.caseB, vent: vent, lastCD: r.now.Add(-time.Hour), byFault: map[controller.Fault]int{}}
 			for i := 0; i < steps; i++ {
 				h.act()
@@ -54,6 +61,14 @@ func TestSafetyPropertiesThroughTheDriver(t *testing.T) {
 					t.Fatalf("step %d (t=%v, seed %d): %s; status %+v", i, r.now.Sub(epoch), seed, bad, r.st)
 				}
 			}
+			loaded := h.endUnderLoad()
+			if err := r.drv.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if bad, n := c2.result(); bad != "" || n == 0 {
+				t.Fatalf("seed %d: C2 (%d releases, Close under load %v): %s", seed, n, loaded, bad)
+			}
+			t.Logf("Close under load: %v", loaded)
 			t.Logf("%d steps, %d ADC reads: %d closings, %d faults seen, %d EPO presses, %d RCM trips, %d failed RCM tests",
 				steps, r.circ.Reads(), h.closings, h.faults, h.epos, h.trips, h.rcmFails)
 			t.Logf("steps in each fault: %v", h.byFault)
@@ -173,6 +188,35 @@ func (h *harness) step() {
 	if h.rcmBroken && r.st.Fault == controller.FaultRCMTest {
 		h.rcmFails++
 	}
+}
+
+// endUnderLoad takes the run's world back to a healthy car asking for
+// charge (unplugged for 2 s first, which ends every fault but a weld's
+// latch) and steps, checking, until the car draws or 30 s have passed,
+// so the run's Close meets C1 under load where it can; it reports
+// whether current flows.
+func (h *harness) endUnderLoad() bool {
+	r := h.r
+	h.fault, h.rcmTrip, h.rcmBroken = sim.FaultNone, false, false
+	r.sim.SetFault(h.fault)
+	r.circ.SetRCM(false, false)
+	h.epoAtStep, h.tripAtStep = false, false
+	r.vehicle(func(v *sim.Vehicle) { v.Plugged = false })
+	h.ppBad = false
+	for end := r.now.Add(40 * time.Second); r.now.Before(end) && r.sim.State().EvCurrent == 0; {
+		if !r.sim.Vehicle().Plugged && r.now.Sub(end) >= -38*time.Second {
+			r.circ.ForgetRCMTest()
+			r.vehicle(func(v *sim.Vehicle) { v.Plugged, v.RequestCharge, v.Ventilation, v.CableRating = true, true, false, 32 })
+		}
+		if r.m.Fault() == controller.FaultWeld {
+			r.m = controller.NewMachine(r.drv.Board(), r.p, r.m.Settings())
+		}
+		h.step()
+		if bad := h.check(); bad != "" {
+			r.t.Fatalf("ending under load (t=%v): %s; status %+v", r.now.Sub(epoch), bad, r.st)
+		}
+	}
+	return r.sim.State().EvCurrent > 0
 }
 
 // check returns the first invariant the pins break, or "".

@@ -46,7 +46,9 @@ type Sim struct {
 	duty          int // permille, 1000 steady, 0 = −12 V
 	dutyAt        time.Time
 	contactorCmd  bool
-	welded        bool // contacts stuck closed once a weld fault is injected
+	c1OpenedAt    time.Time     // when C1 was last commanded open (halt.go)
+	c1Dropout     time.Duration // C1's mechanical release time (halt.go)
+	welded        bool          // contacts stuck closed once a weld fault is injected
 	lockCmd       bool
 	lockCmdAt     time.Time
 	lockDelay     time.Duration
@@ -95,7 +97,8 @@ func New(now time.Time) *Sim {
 
 // Board returns the simulator's devices as an hw.Board.
 func (s *Sim) Board() hw.Board {
-	b := hw.Board{Pilot: (*Pilot)(s), Proximity: (*Proximity)(s), Contactor: (*Contactor)(s), Lock: (*Lock)(s), EPO: (*EPO)(s)}
+	b := hw.Board{Pilot: (*Pilot)(s), Proximity: (*Proximity)(s), Contactor: (*Contactor)(s), Lock: (*Lock)(s), EPO: (*EPO)(s),
+		Clock: (*Clock)(s)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.c2Present {
@@ -194,6 +197,8 @@ func (s *Sim) contactorClosed() bool {
 		return true
 	case s.fault == FaultRelayOpen:
 		return false
+	case !s.contactorCmd && s.now.Sub(s.c1OpenedAt) < s.c1Dropout:
+		return true // still dropping out
 	}
 	return s.contactorCmd
 }
@@ -285,6 +290,9 @@ func (c *Contactor) Set(closed bool) {
 	s := (*Sim)(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !closed && s.contactorCmd {
+		s.c1OpenedAt = s.now
+	}
 	s.contactorCmd = closed
 	s.advance()
 }

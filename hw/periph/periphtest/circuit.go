@@ -73,6 +73,7 @@ type Circuit struct {
 	c2Fault   string // "", "weld", "open"
 	servo     bool   // last lock command was a servo position
 	onC1      func(closed bool)
+	onOut     func(pin string, l gpio.Level)
 	reads     int
 	stepUs    float64 // ADC sampling interval in µs; 0: random phases
 	phaseUs   float64 // where in the PWM period the next sample falls
@@ -101,7 +102,16 @@ func (c *Circuit) Parts() periph.Parts {
 		SPI:       func(string) (spi.PortCloser, error) { return &port{c: c}, nil },
 		Now:       c.Clock.Now,
 		AfterFunc: c.Clock.AfterFunc,
+		Sleep:     c.Sleep,
 	}
+}
+
+// Sleep is the driver's Parts.Sleep: the virtual clock and the
+// simulator (whose C1 may be dropping out) move on by d, at once.
+func (c *Circuit) Sleep(d time.Duration) {
+	t := c.Clock.Now().Add(d)
+	c.Clock.Advance(t)
+	c.Sim.Tick(t)
 }
 
 // SetRandomPhases makes every ADC reading catch the PWM wave at a random
@@ -123,6 +133,10 @@ func (c *Circuit) SetRCM(tripped, broken bool) {
 // SetC2Fault makes C2's feedback lie: "weld" (always closed), "open"
 // (never closes) or "" (follows the coil).
 func (c *Circuit) SetC2Fault(f string) { c.mu.Lock(); c.c2Fault = f; c.mu.Unlock() }
+
+// OnOutput calls f whenever the driver writes an output pin's level,
+// after the circuit has reacted to it.
+func (c *Circuit) OnOutput(f func(pin string, l gpio.Level)) { c.mu.Lock(); c.onOut = f; c.mu.Unlock() }
 
 // OnContactor calls f whenever the driver writes the main contactor's
 // output, with the commanded state.
@@ -329,6 +343,12 @@ func (p *Pin) Out(l gpio.Level) error {
 		return err
 	}
 	p.c.out(p, l)
+	p.c.mu.Lock()
+	f := p.c.onOut
+	p.c.mu.Unlock()
+	if f != nil {
+		f(p.N, l)
+	}
 	return nil
 }
 
