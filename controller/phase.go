@@ -110,6 +110,10 @@ type phaseState struct {
 	reason string
 	below  time.Time  // auto: the 3p minimum unavailable since
 	upWin  meanWindow // auto: the surplus over the last UpAfter, for 1p → 3p
+	// longWin is the surplus over the last lastDownSpans × UpAfter: the
+	// last switch of a session, from which there is no way back, goes
+	// to 1p only on that longer evidence.
+	longWin meanWindow
 }
 
 // ParsePhaseRequest reads "1", "3" or "auto".
@@ -192,6 +196,7 @@ func (m *Machine) autoTarget(now time.Time) int {
 		m.ph.below = time.Time{}
 	}
 	m.ph.upWin.add(now, p.UpAfter, surplus)
+	m.ph.longWin.add(now, lastDownSpans*p.UpAfter, surplus)
 	switch {
 	case !m.ph.energised:
 		// Before the first close of the plug-in nothing is interrupted
@@ -221,15 +226,16 @@ func (m *Machine) up3(now time.Time, min3 units.Watts) bool {
 	return m.ph.upWin.full(now) && m.ph.upWin.mean() >= min3+m.p.Phases.UpMargin
 }
 
-// held3 reports whether 3p should be kept through a shade: the mean
-// surplus over the last UpAfter was at least the 3p minimum less
-// UpMargin (hysteresis below up3), or more than one phase can take at
-// most (the current the configuration, cable and PhaseCurrentLimit allow
-// on L1): going to 1p would then cut charging on average.
+// held3 reports whether, with policy both, 3p should be kept through a
+// shade longer than DownAfter. It is while the mean surplus over the
+// last UpAfter is at least the 3p minimum less UpMargin (the hysteresis
+// band below up3), or more than one phase can take at most (the current
+// configuration, cable and PhaseCurrentLimit allow on L1): going to 1p
+// would then cut charging on average. And the session's last switch, from
+// which there is no way back to 3p, goes to 1p only once the mean over
+// the last lastDownSpans × UpAfter is below that too: a midday cloud
+// must not leave the car on 1p for the afternoon (evcc #2244, #13531).
 func (m *Machine) held3(now time.Time, min3 units.Watts) bool {
-	if !m.ph.upWin.full(now) {
-		return false
-	}
 	a := units.Amps(m.set.ChargeCurrent)
 	if m.boost {
 		a = units.Amps(m.set.ChargeCurrentBoost)
@@ -238,9 +244,21 @@ func (m *Machine) held3(now time.Time, min3 units.Watts) bool {
 	if m.set.ChargerMode == settings.ModeCaseB && m.cable > 0 {
 		a = min(a, m.cable)
 	}
-	mean := m.ph.upWin.mean()
-	return mean >= min3-m.p.Phases.UpMargin || mean > units.PowerFor(a, 1)
+	keep := min(min3-m.p.Phases.UpMargin, units.PowerFor(a, 1)+1)
+	if m.ph.upWin.full(now) && m.ph.upWin.mean() >= keep {
+		return true
+	}
+	if m.ph.switches+1 >= m.p.Phases.MaxSwitches {
+		return !m.ph.longWin.full(now) || m.ph.longWin.mean() >= keep
+	}
+	return false
 }
+
+// lastDownSpans is the long window of the last switch, in UpAfter: an
+// hour at the default 600 s, longer than a midday overcast spell (half an
+// hour still stranded the car on 1p for the afternoon on some of the
+// scenario's skies), shorter than an afternoon's decline.
+const lastDownSpans = 6
 
 // mayStart applies the per-session limits to a switch with a car
 // connected; it sets the reason when they hold it back.
@@ -494,6 +512,7 @@ func (m *Machine) resetPhasesForPlugIn() {
 	m.ph.latched, m.ph.blocked, m.ph.energised = false, false, false
 	m.ph.below = time.Time{}
 	m.ph.upWin.reset()
+	m.ph.longWin.reset()
 	if m.ph.step != PhaseSwitching {
 		m.ph.step = PhaseIdle
 	}

@@ -284,6 +284,10 @@ func TestPhasePolicyAuto(t *testing.T) {
 		r.sim.SetBuilding(500, pv)
 		r.runMeters(12*time.Minute, true)
 	}
+	// The last switch goes to 1p only on an hour of evidence (held3): an
+	// afternoon's decline. There is no switch left for it.
+	r.sim.SetBuilding(500, 3000)
+	r.runMeters(70*time.Minute, true)
 	if r.st.PhaseSwitches != r.m.p.Phases.MaxSwitches || !strings.Contains(r.st.PhaseReason, "max 4") {
 		t.Fatalf("%d switches, reason %q; want held at the maximum", r.st.PhaseSwitches, r.st.PhaseReason)
 	}

@@ -161,3 +161,37 @@ func TestPhaseDownHeldByOnePhaseCapacity(t *testing.T) {
 		}
 	}
 }
+
+// TestPhaseLastSwitchNeedsAnHour: the session's last switch, after which
+// 3p cannot come back, goes to 1p only when the mean over lastDownSpans ×
+// UpAfter says so: a 20-minute overcast spell at noon keeps 3p, an hour
+// of decline does not.
+func TestPhaseLastSwitchNeedsAnHour(t *testing.T) {
+	p := DefaultPhaseParams()
+	r := phaseRig(t, func(pp *Params, _ *settings.Settings) {
+		pp.Phases.BothWays = true
+		pp.Phases.MaxSwitches = 1 // the first switch is the last
+	})
+	m := r.m
+	m.lim.active, m.lim.stale = true, false
+	m.ph.c2, m.ph.energised = true, true
+	at := time.Duration(0)
+	run := func(w units.Watts, d time.Duration) int {
+		got := 0
+		for end := at + d; at < end; at += 100 * time.Millisecond {
+			m.lim.solarW = w
+			got = m.autoTarget(epoch.Add(time.Hour + at))
+		}
+		return got
+	}
+	run(7000, 70*time.Minute) // a sunny morning fills both windows
+	if got := run(1500, 20*time.Minute); got != 3 {
+		t.Fatalf("target %dp after a 20 min overcast spell; the last switch must wait for an hour's evidence", got)
+	}
+	if m.ph.upWin.mean() >= units.PowerFor(settings.MinCurrent, 3)-p.UpMargin {
+		t.Fatalf("the short window's mean %v W should be below the band here", m.ph.upWin.mean())
+	}
+	if got := run(1500, 45*time.Minute); got != 1 {
+		t.Fatalf("target %dp after 65 min of 1.5 kW (long mean %v W); want 1p", got, m.ph.longWin.mean())
+	}
+}

@@ -194,9 +194,13 @@ func (r Report) solarTable(p *printer) {
 	p.f("The trace of scenario 2 (%v from %v, seed %d), charged from the surplus only: ours in mode solar (100 W import allowance) "+
 		"with auto 1p/3p and at fixed 3p, and two reference laws with their own phase switching run through the same safe sequence. "+
 		"Surplus is the car's draw covered by PV − house; import is the rest of it.\n\n", r.Opts.DayLength, r.Opts.DayFrom, d.Seed)
-	p.f("| Control law | Charged from surplus (kWh) | Imported by the car (Wh) | Phase switches | Contactor cycles |\n")
-	p.f("|---|---:|---:|---:|---:|\n")
+	p.f("| Control law | Charged from surplus (kWh) | Imported by the car (Wh) | Grid share of the car's energy | Phase switches | Contactor cycles |\n")
+	p.f("|---|---:|---:|---:|---:|---:|\n")
 	for _, m := range r.Solar {
-		p.f("| %s | %.2f | %.0f | %d | %d |\n", m.Law, m.SurplusWh/1000, m.ImportWh, m.PhaseSwitches, m.ContactorCycles)
+		share := 0.0
+		if e := m.SurplusWh + m.ImportWh; e > 0 {
+			share = 100 * m.ImportWh / e
+		}
+		p.f("| %s | %.2f | %.0f | %.1f %% | %d | %d |\n", m.Law, m.SurplusWh/1000, m.ImportWh, share, m.PhaseSwitches, m.ContactorCycles)
 	}
 }
