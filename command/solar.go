@@ -20,17 +20,18 @@ import (
 const CmdMode = "Mode"
 
 // CmdPhases is the 1p/3p request (MQTT <base>/phases/set, POST
-// /api/v1/mode {"Phases": ...}).
+// /api/v1/mode {"Phases": ...}, the Home Assistant select): follow, 1, 3
+// or auto.
 const CmdPhases = "Phases"
 
-// parsePhases reads 1, 3 (numbers or strings) or "auto".
+// parsePhases reads "follow", 1, 3 (numbers or strings) or "auto".
 func parsePhases(raw json.RawMessage) (any, error) {
 	if n, err := jsonstrict.Int(raw); err == nil {
 		return controller.ParsePhaseRequest(strconv.FormatInt(n, 10))
 	}
 	s, err := jsonstrict.String(raw)
 	if err != nil {
-		return nil, fmt.Errorf("must be 1, 3 or auto, got %s", jsonstrict.Shorten(bytes.TrimSpace(raw)))
+		return nil, fmt.Errorf("must be follow, 1, 3 or auto, got %s", jsonstrict.Shorten(bytes.TrimSpace(raw)))
 	}
 	return controller.ParsePhaseRequest(strings.ToLower(s))
 }
@@ -44,7 +45,7 @@ func applyPhases(t *Table, v any, _ Origin) (string, int) {
 	if err := ps.SetPhases(r); err != nil {
 		return refused(err), statusFor(err)
 	}
-	return "Set=>" + map[controller.PhaseRequest]string{controller.Phases1: "1", controller.Phases3: "3", controller.PhasesAuto: "auto"}[r], http.StatusOK
+	return "Set=>" + r.String(), http.StatusOK
 }
 
 // MaxGridPower bounds a pushed grid reading, as MaxPower bounds the

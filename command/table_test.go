@@ -34,6 +34,13 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newRig(t testing.TB, mutate func(*settings.Settings), svc Services) *rig {
 	t.Helper()
+	return newRigWith(t, controller.DefaultParams(), mutate, svc)
+}
+
+// newRigWith is newRig with the controller's fixed parameters given (a
+// phase contactor C2 with p.PhaseSwitch, which the simulator then fits).
+func newRigWith(t testing.TB, p controller.Params, mutate func(*settings.Settings), svc Services) *rig {
+	t.Helper()
 	store, err := settings.NewStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +50,8 @@ func newRig(t testing.TB, mutate func(*settings.Settings), svc Services) *rig {
 		mutate(&s)
 	}
 	r := &rig{t: t, now: epoch, sim: sim.New(epoch), store: store, ticks: make(chan time.Time)}
-	r.ctl = controller.New(controller.NewMachine(r.sim.Board(), controller.DefaultParams(), s), store.Save, zerolog.Nop())
+	r.sim.SetPhaseSwitch(p.PhaseSwitch)
+	r.ctl = controller.New(controller.NewMachine(r.sim.Board(), p, s), store.Save, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan struct{})
 	go func() { r.ctl.Run(ctx, r.ticks); close(exited) }()

@@ -116,9 +116,26 @@ type phaseState struct {
 	longWin meanWindow
 }
 
-// ParsePhaseRequest reads "1", "3" or "auto".
+var phaseRequestNames = [...]string{"follow", "1", "3", "auto"}
+
+// String names the request as phases/set takes it and the status reports
+// it: "follow", "1", "3" or "auto".
+func (r PhaseRequest) String() string {
+	if r < 0 || int(r) >= len(phaseRequestNames) {
+		return "unknown"
+	}
+	return phaseRequestNames[r]
+}
+
+// PhaseRequestNames are the requests phases/set takes, in order.
+func PhaseRequestNames() []string { return append([]string(nil), phaseRequestNames[:]...) }
+
+// ParsePhaseRequest reads "follow" (follow Charge3Phase, the default),
+// "1", "3" or "auto".
 func ParsePhaseRequest(s string) (PhaseRequest, error) {
 	switch s {
+	case "follow", "FOLLOW", "Follow":
+		return PhasesFollow, nil
 	case "1":
 		return Phases1, nil
 	case "3":
@@ -129,7 +146,7 @@ func ParsePhaseRequest(s string) (PhaseRequest, error) {
 	if len(s) > 32 {
 		s = s[:32] + "…"
 	}
-	return PhasesFollow, fmt.Errorf("phases must be 1, 3 or auto, got %q", s)
+	return PhasesFollow, fmt.Errorf("phases must be follow, 1, 3 or auto, got %q", s)
 }
 
 // SetPhases takes a phases/set request.

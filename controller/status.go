@@ -48,6 +48,7 @@ type Status struct {
 	PhaseLatched       bool // a mismatch: 1p for the rest of the plug-in
 	PhaseSwitchOK      bool // C2 is fitted
 	SupervisorLeaseEnd time.Time
+	PhaseRequest       PhaseRequest // phases/set as in force: auto outside solar reads follow (phaseRequestInForce)
 	// Unreachable says why a bridged charger does not answer; "" while
 	// it does (always, for the local controller).
 	Unreachable string
@@ -88,6 +89,7 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 		PhaseReason:       m.ph.reason,
 		PhaseLatched:      m.ph.latched,
 		PhaseSwitchOK:     m.hasC2(),
+		PhaseRequest:      m.phaseRequestInForce(),
 	}
 	if m.lim.active {
 		st.PowerAvailable = m.lim.available
@@ -126,6 +128,19 @@ func (m *Machine) Snapshot(now time.Time, st *Status) {
 	} else if !m.sessionEnd.IsZero() {
 		st.Duration = m.sessionEnd.Sub(m.sessionStart)
 	}
+}
+
+// phaseRequestInForce is the request as the charger acts on it: auto is
+// the policy of the solar modes only (phaseTarget), so outside them it
+// follows Charge3Phase and is reported as follow — a Home Assistant select
+// showing "auto" in mode now would promise switching that does not
+// happen. The request itself is kept: back in solar or minsolar, auto is
+// in force (and reported) again without being asked for anew.
+func (m *Machine) phaseRequestInForce() PhaseRequest {
+	if m.ph.req == PhasesAuto && !m.mode.Solar() {
+		return PhasesFollow
+	}
+	return m.ph.req
 }
 
 // Charging reports whether the contactor is closed (current can flow).

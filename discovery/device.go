@@ -85,7 +85,7 @@ type Device struct {
 	// energy sensor for the Energy dashboard is announced.
 	LifetimeEnergy bool
 	// PhaseSwitch says the charger switches 1p/3p with C2: its phase
-	// status is announced.
+	// status and a select for the phase request are announced.
 	PhaseSwitch bool
 }
 

@@ -28,7 +28,7 @@ func statusFields() map[string]fieldType {
 		"Problem": tBool, "CurrentLimit": tNumber, "LimitSource": tString, "PowerSource": tString,
 		"Mode": tString, "LifetimeEnergy": tNumber,
 		"PhasesActive": tNumber, "PhaseSwitch": tString, "PhaseSwitches": tNumber, "PhaseReason": tString,
-		"OCPP": tObject, // present only while OCPP is configured (docs/ocpp.md)
+		"PhaseRequest": tString, "OCPP": tObject, // OCPP: present only while OCPP is configured (docs/ocpp.md)
 	}
 }
 
@@ -56,7 +56,13 @@ func writableConfig() map[string]bool {
 // stringEnums: status fields whose values are words, and those words (a
 // select writes them as they are on its own command topic).
 func stringEnums() map[string][]string {
-	return map[string][]string{"Mode": {"off", "now", "solar", "minsolar"}}
+	return map[string][]string{"Mode": {"off", "now", "solar", "minsolar"}, "PhaseRequest": {"follow", "1", "3", "auto"}}
+}
+
+// wordCommands: the command topic (relative to the base) that takes the
+// words of each stringEnums field (docs/mqtt.md).
+func wordCommands() map[string]string {
+	return map[string]string{"Mode": "mode/set", "PhaseRequest": "phases/set"}
 }
 
 // enumCounts: how many values each numeric SystemConfig enumeration has.

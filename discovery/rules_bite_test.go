@@ -64,9 +64,26 @@ func TestRulesCatchMistakes(t *testing.T) {
 		"select labels swapped": {"/lock_method/", func(p map[string]any) {
 			p["command_template"] = "{{ {'Solenoid': 1, 'Servomotor': 0}[value] }}"
 		}, "command_template maps"},
-		"select missing option": {"/lock_method/", func(p map[string]any) { p["options"] = []any{"Solenoid"} }, "differ from options"},
-		"button with state":     {"/restart/", func(p map[string]any) { p["state_topic"] = "evse/abc123/status" }, "a button has no state"},
-		"unknown service code":  {"/restart/", func(p map[string]any) { p["payload_press"] = `{"SCode":"Reboot"}` }, "payload_press"},
+		"select missing option":        {"/lock_method/", func(p map[string]any) { p["options"] = []any{"Solenoid"} }, "differ from options"},
+		"phase request missing follow": {"/phase_request/", func(p map[string]any) { p["options"] = []any{"1", "3", "auto"} }, "select offers"},
+		"phase request on mode/set": {"/phase_request/", func(p map[string]any) { p["command_topic"] = "evse/abc123/mode/set" },
+			"PhaseRequest is written on evse/abc123/phases/set"},
+		"phase request undocumented": {"/phase_request/", func(p map[string]any) { p["value_template"] = "{{ value_json.Phases }}" }, "not in the status document"},
+		"meter address enabled":      {"/ip_meter1/", func(p map[string]any) { delete(p, "enabled_by_default") }, "enabled_by_default"},
+		"meter address uncommanded":  {"/ip_meter2/", func(p map[string]any) { delete(p, "command_topic") }, "command_topic missing"},
+		"meter address too long":     {"/ip_meter1/", func(p map[string]any) { p["max"] = 300 }, "max ≤ 255"},
+		"meter address min > max":    {"/ip_meter1/", func(p map[string]any) { p["min"], p["max"] = 20, 10 }, "min ≤ max"},
+		"meter address password":     {"/ip_meter1/", func(p map[string]any) { p["mode"] = "secret" }, "text mode"},
+		"meter address bad pattern":  {"/ip_meter1/", func(p map[string]any) { p["pattern"] = "([0-9" }, "does not compile"},
+		"meter address as a number":  {"/ip_meter1/", func(p map[string]any) { p["value_template"] = "{{ value_json.Meter1Type }}" }, "writes Meter1Ip but reads"},
+		"text reads a number": {"/ip_meter2/", func(p map[string]any) {
+			p["value_template"] = "{{ value_json.Meter2Type }}"
+			p["command_topic"] = "evse/abc123/config/Meter2Type/set"
+		}, "of type"},
+		"text option typo":        {"/ip_meter2/", func(p map[string]any) { p["max_length"] = 64 }, `unknown key "max_length"`},
+		"meter address as sensor": {"/ip_meter2/", func(p map[string]any) { delete(p, "entity_category") }, "category config"},
+		"button with state":       {"/restart/", func(p map[string]any) { p["state_topic"] = "evse/abc123/status" }, "a button has no state"},
+		"unknown service code":    {"/restart/", func(p map[string]any) { p["payload_press"] = `{"SCode":"Reboot"}` }, "payload_press"},
 		"meter without status gate": {"/meter2_0x04_0x0000/", func(p map[string]any) { delete(p, "availability_mode") },
 			"availability_mode all"},
 	}

@@ -100,6 +100,11 @@ func checkComponent(t, comp string, p map[string]any, env ruleEnv) []error {
 		}
 	case "select":
 		errs = append(errs, checkSelect(t, p, field)...)
+		if cmd, ok := wordCommands()[field]; ok && str("command_topic") != env.base+"/"+cmd {
+			fail("%s is written on %s/%s, not %q", field, env.base, cmd, str("command_topic"))
+		}
+	case "text":
+		errs = append(errs, checkText(t, p)...)
 	case "button":
 		if !slices.Contains(buttonClasses, str("device_class")) {
 			fail("button device_class %q", str("device_class"))
@@ -110,6 +115,29 @@ func checkComponent(t, comp string, p map[string]any, env ruleEnv) []error {
 				!slices.Contains([]any{"Reset", "FactoryDefault", "WiFiSetToAP"}, cmd["SCode"]) {
 				fail("payload_press %q is not a documented {\"SCode\": ...}", str("payload_press"))
 			}
+		}
+	}
+	return errs
+}
+
+// checkText: HA's text limits (min ≤ max ≤ 255 characters, both whole
+// numbers ≥ 0), its two modes, and a pattern that compiles.
+func checkText(t string, p map[string]any) []error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", t, fmt.Sprintf(format, args...)))
+	}
+	lo, hi := num(p, "min", 0), num(p, "max", 255)
+	if lo < 0 || lo != float64(int(lo)) || hi != float64(int(hi)) || lo > hi || hi > 255 {
+		fail("text min %v max %v: want whole numbers, 0 ≤ min ≤ max ≤ 255 (HA rejects the entity)", p["min"], p["max"])
+	}
+	if m, has := p["mode"]; has && m != "text" && m != "password" {
+		fail("text mode %v: want text or password", m)
+	}
+	if pat, has := p["pattern"]; has {
+		s, ok := pat.(string)
+		if _, err := regexp.Compile(s); !ok || err != nil {
+			fail("text pattern %v does not compile", pat)
 		}
 	}
 	return errs

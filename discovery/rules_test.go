@@ -29,7 +29,7 @@ func envFor(d Device, o Options) ruleEnv {
 }
 
 var (
-	topicRule = regexp.MustCompile(`^([^+#]+)/(sensor|binary_sensor|switch|number|select|button)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config$`)
+	topicRule = regexp.MustCompile(`^([^+#]+)/(sensor|binary_sensor|switch|number|select|button|text)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config$`)
 	idRule    = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 	// Every value_json reference must be one of these two shapes.
 	fieldRef = regexp.MustCompile(`value_json\.([A-Za-z0-9_]+)`)
@@ -53,6 +53,7 @@ var componentKeys = map[string][]string{
 	"number":        {"min", "max", "step", "mode", "unit_of_measurement", "command_template", "retain"},
 	"select":        {"options", "command_template", "retain"},
 	"button":        {"payload_press", "retain"},
+	"text":          {"min", "max", "mode", "pattern", "command_template", "retain"},
 }
 
 var (
@@ -309,6 +310,8 @@ func checkState(t, comp string, p map[string]any, env ruleEnv) []error {
 		want = tString
 	case comp == "select" && p["command_template"] == nil:
 		want = tString // a word-valued select (checkSelect judges the words)
+	case comp == "text":
+		want = tString
 	}
 	if comp == "sensor" && p["state_class"] == "measurement" && want != tNumber {
 		return []error{fmt.Errorf("%s: measurement of a non-numeric field", t)}
@@ -326,11 +329,11 @@ func checkState(t, comp string, p map[string]any, env ruleEnv) []error {
 	return nil
 }
 
-var commandRule = regexp.MustCompile(`^(charging|boost|system|power_available|mode|config/([A-Za-z0-9]+))/set$`)
+var commandRule = regexp.MustCompile(`^(charging|boost|system|power_available|mode|phases|config/([A-Za-z0-9]+))/set$`)
 
 func checkCommand(t, comp string, p map[string]any, env ruleEnv) []error {
 	ct, has := p["command_topic"].(string)
-	needs := comp == "switch" || comp == "number" || comp == "select" || comp == "button"
+	needs := comp == "switch" || comp == "number" || comp == "select" || comp == "button" || comp == "text"
 	if !needs {
 		if has {
 			return []error{fmt.Errorf("%s: %s has no command_topic", t, comp)}

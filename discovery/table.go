@@ -13,6 +13,7 @@ const (
 	number       = "number"
 	selectComp   = "select"
 	button       = "button"
+	text         = "text"
 )
 
 // Entity categories.
@@ -109,6 +110,15 @@ func configSelect(key, name, field, icon string, labels []string) entity {
 		}}
 }
 
+// configText writes a string SystemConfig field as the text typed (the
+// MQTT config path takes a bare word as a string) and reads it back from
+// the config document. The charger validates it; no pattern here, so a
+// value the charger accepts is never one Home Assistant refuses to show.
+func configText(key, name, field, icon string) entity {
+	return entity{component: text, key: key, name: name, source: srcConfig, field: field,
+		command: "config/" + field + "/set", category: catConfig, icon: icon, extra: map[string]any{}}
+}
+
 // entities is the charger's entity table; meter registers are added by
 // meterEntities.
 func entities(d Device) []entity {
@@ -162,6 +172,8 @@ func entities(d Device) []entity {
 			meterLabels[:7])),
 		installer(configSelect("type_meter2", "Meter 2 type", "Meter2Type", "mdi:meter-electric",
 			meterLabels[:])),
+		installer(configText("ip_meter1", "Meter 1 address", "Meter1Ip", "mdi:ip-network")),
+		installer(configText("ip_meter2", "Meter 2 address", "Meter2Ip", "mdi:ip-network")),
 
 		{component: button, key: "restart", name: "Restart", command: "system/set",
 			category: catConfig, class: "restart", extra: map[string]any{"payload_press": `{"SCode":"Reset"}`}},
@@ -179,7 +191,12 @@ func entities(d Device) []entity {
 				[]string{"idle", "stopping", "f_hold", "switching", "resuming", "verifying"}),
 			entity{component: sensor, key: "phase_switches", name: "Phase switches", source: srcStatus, field: "PhaseSwitches",
 				category: catDiagnostic, stateCls: "measurement", icon: "mdi:counter"},
-			textSensor("phase_reason", "Phase switch reason", "PhaseReason", catDiagnostic, "mdi:information-outline"))
+			textSensor("phase_reason", "Phase switch reason", "PhaseReason", catDiagnostic, "mdi:information-outline"),
+			// The request as phases/set takes it and the status reports it
+			// (auto reads follow outside the solar modes).
+			entity{component: selectComp, key: "phase_request", name: "Phase request", source: srcStatus,
+				field: "PhaseRequest", command: "phases/set", icon: "mdi:sine-wave",
+				extra: map[string]any{"options": phaseRequestNames()}})
 	}
 	if d.Modes {
 		ents = append(ents, entity{component: selectComp, key: "mode", name: "Charging mode", source: srcStatus,
@@ -192,6 +209,10 @@ func entities(d Device) []entity {
 // modeNames are the charging modes as <base>/mode/set takes them and the
 // status reports them (controller.ModeNames).
 func modeNames() []string { return []string{"off", "now", "solar", "minsolar"} }
+
+// phaseRequestNames are the requests <base>/phases/set takes and the
+// status reports as PhaseRequest (controller.PhaseRequestNames).
+func phaseRequestNames() []string { return []string{"follow", "1", "3", "auto"} }
 
 // meterHealth is the diagnostic for a meter's communication quality.
 func meterHealth(meter int) entity {

@@ -34,6 +34,10 @@ func TestMapStatus(t *testing.T) {
 		t.Errorf("limit %v from %v, active %t stale %t", st.CurrentLimit, st.LimitSource, st.LimiterActive, st.LimiterStale)
 	case st.SupervisorLeaseEnd != lease.expires || st.Unreachable != "":
 		t.Errorf("lease %v unreachable %q", st.SupervisorLeaseEnd, st.Unreachable)
+	case st.PhaseSwitchOK || st.PhaseRequest != controller.PhasesFollow:
+		// The box has no C2: the status documents leave out every phase
+		// field (PhasesActive, PhaseRequest, ...), gated on PhaseSwitchOK.
+		t.Errorf("a box without C2 claims one: PhaseSwitchOK %v, request %v", st.PhaseSwitchOK, st.PhaseRequest)
 	}
 	// The lease lapsed: stale, the fallback is the source.
 	st = mapStatus(mapInput{raw: raw, cfg: cfg, haveCfg: true, supervise: true, lease: lease}, now.Add(2*time.Minute))

@@ -14,12 +14,15 @@ type extendedDoc struct {
 	VendorState string `json:"vendor_state"` // e.g. "EVSE_EV_CHARGE_C1_C2"
 	Fault       string `json:"fault"`        // "" when none
 	Reason      string `json:"reason"`       // why the current is what it is
-	Mode        string `json:"mode,omitempty"`
+	// Mode is the charging mode (off, now, solar, minsolar); absent for a
+	// bridged box.
+	Mode string `json:"mode,omitempty"`
 	// With C2 only (see the MQTT status document).
 	PhasesActive  int    `json:"phases_active,omitempty"`
 	PhaseSwitch   string `json:"phase_switch,omitempty"`
 	PhaseSwitches *int   `json:"phase_switches,omitempty"`
-	PhaseReason   string `json:"phase_reason,omitempty"` // charging mode (off, now, solar, minsolar); absent for a bridged box
+	PhaseReason   string `json:"phase_reason,omitempty"`
+	PhaseRequest  string `json:"phase_request,omitempty"` // follow, 1, 3 or auto, as in force
 
 	CurrentLimit  float64 `json:"current_limit_a"` // advertised limit in force
 	LimitSource   string  `json:"limit_source"`    // configuration, boost, limiter, supervisor lease, ...
@@ -116,6 +119,7 @@ func (s *Server) StatusJSON() []byte {
 	if st.PhaseSwitchOK {
 		n := st.PhaseSwitches
 		d.PhasesActive, d.PhaseSwitch, d.PhaseSwitches, d.PhaseReason = st.PhasesActive, st.PhaseSwitch.String(), &n, st.PhaseReason
+		d.PhaseRequest = st.PhaseRequest.String()
 	}
 	// A lease the loop has not yet found expired (it checks while a
 	// vehicle is connected) is not reported as valid.

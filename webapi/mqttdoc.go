@@ -24,12 +24,14 @@ type mqttStatusDoc struct {
 	Mode             string `json:",omitempty"` // charging mode; absent for a bridged box (it has none)
 	// With the phase contactor C2 (hardware.phase_switch) only: the
 	// phases supplied, the switch step (idle, stopping, f_hold,
-	// switching, resuming, verifying), the switches this plug-in, and
-	// why the last one went as it did.
+	// switching, resuming, verifying), the switches this plug-in, why
+	// the last one went as it did, and the phases/set request in force
+	// (follow, 1, 3, auto; auto outside the solar modes reads follow).
 	PhasesActive  int    `json:",omitempty"`
 	PhaseSwitch   string `json:",omitempty"`
 	PhaseSwitches *int   `json:",omitempty"`
 	PhaseReason   string `json:",omitempty"`
+	PhaseRequest  string `json:",omitempty"`
 	// LifetimeEnergy (kWh) never decreases: Home Assistant's
 	// total_increasing statistics take any drop for a meter reset.
 	LifetimeEnergy *float64 `json:",omitempty"`
@@ -78,6 +80,7 @@ func (s *Server) MQTTStatusDocument() []byte {
 	if st.PhaseSwitchOK {
 		n := st.PhaseSwitches
 		d.PhasesActive, d.PhaseSwitch, d.PhaseSwitches, d.PhaseReason = st.PhasesActive, st.PhaseSwitch.String(), &n, st.PhaseReason
+		d.PhaseRequest = st.PhaseRequest.String()
 	}
 	if st.SupervisorLeaseEnd.After(st.At) {
 		d.LeaseRemainingMs = st.SupervisorLeaseEnd.Sub(st.At).Milliseconds()
