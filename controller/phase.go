@@ -550,7 +550,7 @@ func (m *Machine) phasesActive() int {
 	return m.phasesWanted()
 }
 
-// SetPhases takes a phases/set request (1, 3 or auto) on the loop.
+// SetPhases takes a phases/set request (follow, 1, 3 or auto) on the loop.
 func (c *Controller) SetPhases(r PhaseRequest) error {
 	return c.do(func(time.Time) error { return c.m.SetPhases(r) })
 }
