@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/internal/notify"
 	looptick "github.com/evse-mqtt/evse-mqtt/internal/tick"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -39,7 +40,7 @@ type Controller struct {
 	mu     sync.RWMutex
 	m      *Machine
 	params Params
-	subs   map[chan struct{}]struct{}
+	subs   notify.Set
 
 	hookMu    sync.Mutex
 	onApplied []func(settings.Settings)
@@ -74,7 +75,6 @@ func New(m *Machine, persist func(settings.Settings) error, log zerolog.Logger) 
 		done:    make(chan struct{}),
 		m:       m,
 		params:  m.p,
-		subs:    map[chan struct{}]struct{}{},
 	}
 }
 
@@ -189,7 +189,7 @@ func (c *Controller) halt(now time.Time, st *Status) {
 	c.m.Halt(now)
 	c.m.Snapshot(now, st)
 	c.publish(st)
-	c.notify()
+	c.subs.Notify()
 }
 
 func (c *Controller) haltOnPanic() {
@@ -279,35 +279,14 @@ func (c *Controller) step(now time.Time, st *Status) {
 		}
 	}
 	if c.publish(st) {
-		c.notify()
-	}
-}
-
-func (c *Controller) notify() {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for ch := range c.subs {
-		select {
-		case ch <- struct{}{}:
-		default: // a notification is already pending; the reader gets the latest
-		}
+		c.subs.Notify()
 	}
 }
 
 // Subscribe returns a channel that receives a signal whenever the status
 // changes in a way worth publishing; read Status for the snapshot. cancel
 // ends the subscription.
-func (c *Controller) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	c.mu.Lock()
-	c.subs[ch] = struct{}{}
-	c.mu.Unlock()
-	return ch, func() {
-		c.mu.Lock()
-		delete(c.subs, ch)
-		c.mu.Unlock()
-	}
-}
+func (c *Controller) Subscribe() (<-chan struct{}, func()) { return c.subs.Subscribe() }
 
 // Status returns the latest snapshot (the zero Status before the first
 // step).

@@ -23,6 +23,7 @@ import (
 	"github.com/evse-mqtt/evse-mqtt/charger"
 	"github.com/evse-mqtt/evse-mqtt/controller"
 	"github.com/evse-mqtt/evse-mqtt/hw"
+	"github.com/evse-mqtt/evse-mqtt/internal/notify"
 	"github.com/evse-mqtt/evse-mqtt/pspbox"
 	"github.com/evse-mqtt/evse-mqtt/settings"
 	"github.com/evse-mqtt/evse-mqtt/units"
@@ -86,7 +87,7 @@ type Charger struct {
 	siteOK     bool
 	pushed     units.Watts // last power the box took (supervisor)
 	superErr   string      // why supervision does not work now; "" when it does
-	subs       map[chan struct{}]struct{}
+	subs       notify.Set
 
 	hookMu sync.Mutex
 	hooks  []func(settings.Settings)
@@ -128,7 +129,7 @@ func New(o Options) (*Charger, error) {
 		o.Limiter = controller.DefaultLimiterParams()
 	}
 	c := &Charger{o: o, c: o.Client, log: o.Log.With().Str("component", "pspcharger").Str("box", o.Client.URL()).Logger(),
-		wake: make(chan struct{}, 1), ready: make(chan struct{}), subs: map[chan struct{}]struct{}{}}
+		wake: make(chan struct{}, 1), ready: make(chan struct{})}
 	c.st = charger.Status{State: controller.StateWaiting, Unreachable: charger.ErrUnreachable.Error() + ": not read yet", Reason: "box not read yet"}
 	return c, nil
 }
@@ -146,17 +147,7 @@ func (c *Charger) Status() charger.Status {
 
 // Subscribe returns a channel signalled (coalesced) on every change a
 // subscriber should hear at once.
-func (c *Charger) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	c.mu.Lock()
-	c.subs[ch] = struct{}{}
-	c.mu.Unlock()
-	return ch, func() {
-		c.mu.Lock()
-		delete(c.subs, ch)
-		c.mu.Unlock()
-	}
-}
+func (c *Charger) Subscribe() (<-chan struct{}, func()) { return c.subs.Subscribe() }
 
 // Settings returns the box's SystemConfig as last read (the defaults
 // before the first read).
@@ -218,15 +209,10 @@ func (c *Charger) publish(st charger.Status) {
 	c.mu.Lock()
 	prev := c.st
 	c.st = st
-	if changed(&prev, &st) {
-		for ch := range c.subs {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
-	}
 	c.mu.Unlock()
+	if changed(&prev, &st) {
+		c.subs.Notify()
+	}
 }
 
 // changed reports whether b differs from a in anything but the running
