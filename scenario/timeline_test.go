@@ -18,7 +18,7 @@ var solarTimeline = flag.Int("solar-timeline", 0, "TestSolarTimeline: print the 
 // phase decisions.
 type timelineLaw struct {
 	solarLaw
-	bins    [48][4]float64
+	bins    [48][5]float64
 	next    time.Time
 	lastWhy string
 	log     []string
@@ -41,6 +41,8 @@ func (d *timelineLaw) Control(now time.Time, m *controller.Machine, site, ev hw.
 	x[1] += float64(ev.Power)
 	x[2] += float64(st.PhasesActive)
 	x[3]++
+	sur := float64(ev.Power - site.Power)
+	x[4] += float64(ev.Power) - min(float64(ev.Power), max(sur, 0)) // import
 }
 
 // TestSolarTimeline shows where each law gains or loses over a solar day:
@@ -69,7 +71,7 @@ func TestSolarTimeline(t *testing.T) {
 		line := fmt.Sprintf("%02d:%02d surplus %5.0f W", b/2, b%2*30, ds[0].bins[b][0]/ds[0].bins[b][3])
 		for _, d := range ds {
 			x := d.bins[b]
-			line += fmt.Sprintf(" | car %5.0f W %.1fp", x[1]/x[3], x[2]/x[3])
+			line += fmt.Sprintf(" | car %5.0f W %.1fp imp %4.0f", x[1]/x[3], x[2]/x[3], x[4]/x[3])
 		}
 		t.Log(line)
 	}
