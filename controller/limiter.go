@@ -298,7 +298,7 @@ func (l *limiter) update(now time.Time, s *settings.Settings, in limitInput) {
 // surplus carries 6 A again, so a long shade pauses after SolarHold
 // however it flickers below 6 A.
 func (l *limiter) ride(now time.Time, shi units.Amps) bool {
-	if shi.Floor() >= settings.MinCurrent || l.paused || l.out == 0 || l.p.SolarHold <= 0 {
+	if shi.Floor() >= settings.MinCurrent || l.out == 0 { // paused: out is 0
 		l.dipAt, l.rideWhy = time.Time{}, ""
 		return false
 	}

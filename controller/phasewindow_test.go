@@ -125,39 +125,77 @@ func TestPhasePolicyCumulus(t *testing.T) {
 
 // TestPhaseDownHeldByOnePhaseCapacity: with policy both, 3p is kept
 // through a shade longer than DownAfter while the mean surplus over
-// UpAfter is more than one phase can take at most (ChargeCurrent on L1),
-// even when that mean is below the 3p hysteresis band; with a 1p
-// ceiling above the mean the car goes down as the policy says.
+// UpAfter is at least the 3p minimum less UpMargin, or more than one
+// phase can take at most (ChargeCurrent, the cable and PhaseCurrentLimit
+// on L1); at those edges exactly. The surplus is constant and below the
+// 3p minimum, so the below timer runs and the mean is exact.
 func TestPhaseDownHeldByOnePhaseCapacity(t *testing.T) {
 	min3 := units.PowerFor(settings.MinCurrent, 3)
 	p := DefaultPhaseParams()
+	band := min3 - p.UpMargin // 3940 W
 	for _, c := range []struct {
+		name          string
 		chargeCurrent int
+		cable         units.Amps // Case B with this cable; 0: Case C
+		w             units.Watts
 		want          int
-	}{{16, 3}, {32, 1}} {
+	}{
+		{"16 A: 1 W over what 1p takes", 16, 0, 3681, 3},
+		{"16 A: exactly what 1p takes", 16, 0, 3680, 1},
+		{"32 A: exactly the band", 32, 0, band, 3},
+		{"32 A: 1 W under the band", 32, 0, band - 1, 1},
+		{"32 A, 13 A cable: over what the cable lets 1p take", 32, 13, 3000, 3},
+		{"32 A, 13 A cable: under it", 32, 13, 2990, 1},
+	} {
 		r := phaseRig(t, func(pp *Params, s *settings.Settings) {
 			pp.Phases.BothWays = true
 			pp.HardwareMax = 32
 			s.ChargeCurrent, s.ChargeCurrentBoost, s.PhaseCurrentLimit = c.chargeCurrent, c.chargeCurrent, 32
+			if c.cable > 0 {
+				s.ChargerMode = settings.ModeCaseB
+			}
 		})
 		m := r.m
 		m.lim.active, m.lim.stale = true, false
 		m.ph.c2, m.ph.energised = true, true
+		m.cable = c.cable
+		m.lim.solarW = c.w
 		got := 0
-		// 3900 W for UpAfter, then 3700 W (under the 3p minimum) past
-		// DownAfter: a mean above 16 A × 230 V (3680 W), below the band.
-		for at := time.Duration(0); at <= p.UpAfter+p.DownAfter+time.Second; at += 100 * time.Millisecond {
-			m.lim.solarW = 3900
-			if at > p.UpAfter {
-				m.lim.solarW = 3700
-			}
+		for at := time.Duration(0); at <= p.UpAfter+p.DownAfter; at += 100 * time.Millisecond {
 			got = m.autoTarget(epoch.Add(time.Hour + at))
 		}
-		if mean := m.ph.upWin.mean(); mean >= min3-p.UpMargin {
-			t.Fatalf("mean %v W: the test needs it below the band", mean)
-		}
 		if got != c.want {
-			t.Errorf("ChargeCurrent %d A: target %dp, want %dp (mean %v W)", c.chargeCurrent, got, c.want, m.ph.upWin.mean())
+			t.Errorf("%s: target %dp, want %dp (mean %v W)", c.name, got, c.want, m.ph.upWin.mean())
+		}
+	}
+}
+
+// TestPhaseUpNeedsThe3pMinimumNow: after a window whose mean carries 3p,
+// 1p → 3p goes at a surplus of exactly the 3p minimum, not 1 W under it.
+func TestPhaseUpNeedsThe3pMinimumNow(t *testing.T) {
+	min3 := units.PowerFor(settings.MinCurrent, 3)
+	p := DefaultPhaseParams()
+	for _, c := range []struct {
+		now  units.Watts
+		want int
+	}{{min3, 3}, {min3 - 1, 1}} {
+		r := phaseRig(t, func(pp *Params, _ *settings.Settings) { pp.Phases.BothWays = true })
+		m := r.m
+		m.lim.active, m.lim.stale = true, false
+		m.ph.c2, m.ph.energised = false, true
+		m.lim.solarW = 6000
+		at := time.Duration(0)
+		for ; at <= p.UpAfter-time.Second; at += 100 * time.Millisecond {
+			if got := m.autoTarget(epoch.Add(time.Hour + at)); got != 1 {
+				t.Fatalf("target %dp before a whole UpAfter was seen", got)
+			}
+		}
+		m.lim.solarW = c.now
+		for ; at <= p.UpAfter; at += 100 * time.Millisecond {
+			m.autoTarget(epoch.Add(time.Hour + at))
+		}
+		if got := m.autoTarget(epoch.Add(time.Hour + at)); got != c.want {
+			t.Errorf("surplus now %v W, window mean %v W: target %dp, want %dp", c.now, m.ph.upWin.mean(), got, c.want)
 		}
 	}
 }
