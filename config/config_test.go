@@ -137,3 +137,25 @@ func TestPhaseSwitchConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSolarHoldConfig: limiter.solar_hold reaches the limiter (3 min by
+// default, 0 allowed: pause at once); negative or over an hour is refused
+// with the key named.
+func TestSolarHoldConfig(t *testing.T) {
+	c, err := Decode(strings.NewReader("device_id: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Params().Limiter.SolarHold; h != 3*time.Minute {
+		t.Fatalf("default solar_hold %v, want 3m", h)
+	}
+	c, err = Decode(strings.NewReader("limiter: {solar_hold: 0s}\n"))
+	if err != nil || c.Params().Limiter.SolarHold != 0 {
+		t.Fatalf("solar_hold 0: %v, %v", err, c.Params().Limiter.SolarHold)
+	}
+	for _, y := range []string{"limiter: {solar_hold: -1s}\n", "limiter: {solar_hold: 2h}\n"} {
+		if _, err := Decode(strings.NewReader(y)); err == nil || !strings.Contains(err.Error(), "SolarHold") {
+			t.Errorf("%s: %v, want an error naming SolarHold", y, err)
+		}
+	}
+}
