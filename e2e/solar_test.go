@@ -49,7 +49,7 @@ type solarExt struct {
 // and mode/set off stops the session.
 func TestMQTTSolarMode(t *testing.T) {
 	b := mqtttest.Start(t)
-	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\nlimiter: {min_pause: 3s, max_pause: 3s, solar_hold: 4s}\n", "EVSE_MQTT_URL="+b.URL())
+	d := start(t, t.TempDir(), newPorts(t), "device_id: e2e\npublish: {min_interval: 100ms}\nlimiter: {min_pause: 3s, max_pause: 3s, solar_hold: 8s}\n", "EVSE_MQTT_URL="+b.URL())
 	o := mqtttest.NewObserver(t, b.URL())
 	waitOnline(t, o)
 	results := o.Subscribe(base + "/result")
@@ -92,7 +92,7 @@ func TestMQTTSolarMode(t *testing.T) {
 
 	g.pv = 1000 // a cloud: no surplus for 6 A
 	// First held at 6 A for solar_hold (the status says until when) …
-	eventually(t, 3*time.Second, func() string {
+	eventually(t, 6*time.Second, func() string {
 		g.push()
 		if e, s := ext(), d.sim(); e.LimiterPaused || !s.Contactor || !strings.Contains(e.Reason, "holding 6 A") {
 			return fmt.Sprintf("%+v %+v; want 6 A held over the dip", e, s)
