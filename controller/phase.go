@@ -246,21 +246,15 @@ func (m *Machine) up3(now time.Time, min3 units.Watts) bool {
 // held3 reports whether, with policy both, 3p should be kept through a
 // shade longer than DownAfter. It is while the mean surplus over the
 // last UpAfter is at least the 3p minimum less UpMargin (the hysteresis
-// band below up3), or more than one phase can take at most (the current
-// configuration, cable and PhaseCurrentLimit allow on L1): going to 1p
+// band below up3), or more than one phase can take at most (the ceiling
+// limitCurrent starts from, and PhaseCurrentLimit on L1): going to 1p
 // would then cut charging on average. And the session's last switch, from
 // which there is no way back to 3p, goes to 1p only once the mean over
 // the last lastDownSpans × UpAfter is below that too: a midday cloud
 // must not leave the car on 1p for the afternoon (evcc #2244, #13531).
 func (m *Machine) held3(now time.Time, min3 units.Watts) bool {
-	a := units.Amps(m.set.ChargeCurrent)
-	if m.boost {
-		a = units.Amps(m.set.ChargeCurrentBoost)
-	}
-	a = min(a, m.p.HardwareMax, units.Amps(m.set.PhaseCurrentLimit))
-	if m.set.ChargerMode == settings.ModeCaseB && m.cable > 0 {
-		a = min(a, m.cable)
-	}
+	a, _ := m.ceiling(now)
+	a = min(a, units.Amps(m.set.PhaseCurrentLimit)) // on 1p the whole current is on L1
 	keep := min(min3-m.p.Phases.UpMargin, units.PowerFor(a, 1)+1)
 	if m.ph.upWin.full(now) && m.ph.upWin.mean() >= keep {
 		return true

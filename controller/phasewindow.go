@@ -23,12 +23,17 @@ type meanWindow struct {
 	last  int64     // bucket index of the last sample
 	sum   [windowBuckets]float64
 	count [windowBuckets]int32
+	// total and n are the sums over the buckets, kept as buckets fill and
+	// empty so mean costs nothing on the loop's hot path.
+	total float64
+	n     int32
 }
 
 // reset forgets every sample (a switch, a new plug-in).
 func (w *meanWindow) reset() {
 	w.from = time.Time{}
 	w.sum, w.count = [windowBuckets]float64{}, [windowBuckets]int32{}
+	w.total, w.n = 0, 0
 }
 
 // add records v at now; samples older than span fall out.
@@ -47,11 +52,15 @@ func (w *meanWindow) add(now time.Time, span time.Duration, v units.Watts) {
 	}
 	idx := now.Sub(w.from).Nanoseconds() / int64(width)
 	for k := w.last + 1; k <= idx && k <= w.last+windowBuckets; k++ {
-		w.sum[k%windowBuckets], w.count[k%windowBuckets] = 0, 0 // buckets the clock skipped
+		b := k % windowBuckets // a bucket the window leaves (or the clock skipped)
+		w.total, w.n = w.total-w.sum[b], w.n-w.count[b]
+		w.sum[b], w.count[b] = 0, 0
 	}
 	w.last = idx
 	w.sum[idx%windowBuckets] += float64(v)
 	w.count[idx%windowBuckets]++
+	w.total += float64(v)
+	w.n++
 }
 
 // full reports whether the samples cover the whole span.
@@ -61,14 +70,8 @@ func (w *meanWindow) full(now time.Time) bool {
 
 // mean is the mean of the samples in the window (0 with none).
 func (w *meanWindow) mean() units.Watts {
-	var s float64
-	var n int32
-	for i := range w.sum {
-		s += w.sum[i]
-		n += w.count[i]
-	}
-	if n == 0 {
+	if w.n == 0 {
 		return 0
 	}
-	return units.Watts(s / float64(n))
+	return units.Watts(w.total / float64(w.n))
 }

@@ -173,8 +173,10 @@ func (m *Machine) unplug(now time.Time) {
 	m.resetPhasesForPlugIn()
 }
 
-// limitCurrent returns the current to advertise and what limits it.
-func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
+// ceiling is what the charger may offer before power limiting: the
+// configured (or boost) current, the hardware, the cable and an OCPP cap,
+// with the one that binds.
+func (m *Machine) ceiling(now time.Time) (units.Amps, LimitSource) {
 	a, src := units.Amps(m.set.ChargeCurrent), SourceConfig
 	if m.boost {
 		a, src = units.Amps(m.set.ChargeCurrentBoost), SourceBoost
@@ -188,6 +190,12 @@ func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
 	if ext, ok := m.ext.capAt(now); ok && ext < a {
 		a, src = ext, SourceOCPP
 	}
+	return a, src
+}
+
+// limitCurrent returns the current to advertise and what limits it.
+func (m *Machine) limitCurrent(now time.Time) (units.Amps, LimitSource) {
+	a, src := m.ceiling(now)
 	phases := m.phases
 	if !m.contactor {
 		phases = m.phasesWanted()

@@ -44,10 +44,3 @@ func (s *Set) Notify() {
 		}
 	}
 }
-
-// Len returns the number of subscribers.
-func (s *Set) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.subs)
-}
